@@ -1,0 +1,21 @@
+//! tlab-core: the shared vocabulary of tlab — the leakage-proof data model, preprocessing,
+//! loaders, the benchmark registry and built-in data, base learners, scores, and dense
+//! linear algebra on faer.
+
+pub mod domain;
+pub mod error;
+pub mod io;
+pub mod learners;
+pub mod linalg;
+pub mod metrics;
+pub mod preprocess;
+pub mod registry;
+pub mod synthetic;
+
+pub use domain::{
+    make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask, UnlabeledDomain,
+};
+pub use error::{CoreError, Result};
+pub use learners::{Classifier, FittedClassifier, LearnerSpec, TrainSet};
+pub use metrics::Scores;
+pub use preprocess::Preprocess;

@@ -1,0 +1,211 @@
+//! Dense linear algebra on faer behind a few ndarray-facing functions. ndarray arrays in
+//! standard (row-major) layout are viewed by faer without copying
+//! (`MatRef::from_row_major_slice`); results come back as owned ndarray arrays.
+
+use faer::linalg::solvers::Solve;
+use faer::{Mat, MatRef, Side};
+use ndarray::{Array1, Array2, ArrayView2};
+
+use crate::error::{CoreError, Result};
+
+/// Runs `f` on a faer view of `x`: zero-copy for a standard-layout array, one copy otherwise.
+pub fn with_faer<R>(x: ArrayView2<'_, f64>, f: impl FnOnce(MatRef<'_, f64>) -> R) -> R {
+    let (r, c) = x.dim();
+    match x.as_slice() {
+        Some(s) => f(MatRef::from_row_major_slice(s, r, c)),
+        None => {
+            let owned = x.as_standard_layout();
+            f(MatRef::from_row_major_slice(
+                owned.as_slice().expect("standard layout"),
+                r,
+                c,
+            ))
+        }
+    }
+}
+
+/// Copies a faer matrix into an ndarray array.
+pub fn to_ndarray(m: MatRef<'_, f64>) -> Array2<f64> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+fn square(name: &str, a: ArrayView2<'_, f64>) -> Result<()> {
+    if a.nrows() != a.ncols() {
+        return Err(CoreError::Shape {
+            context: name.to_string(),
+            detail: format!("expected a square matrix, got {}×{}", a.nrows(), a.ncols()),
+        });
+    }
+    Ok(())
+}
+
+/// Eigen-decomposition of a symmetric matrix (its lower triangle is read): eigenvalues in
+/// ascending order and the matching orthonormal eigenvectors as columns.
+pub fn sym_eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>)> {
+    square("sym_eigh", a)?;
+    with_faer(a, |m| {
+        let e = m.self_adjoint_eigen(Side::Lower).map_err(|e| {
+            CoreError::Linalg(format!("symmetric eigensolver did not converge: {e:?}"))
+        })?;
+        let s = e.S().column_vector();
+        let vals = Array1::from_shape_fn(a.nrows(), |i| s[i]);
+        Ok((vals, to_ndarray(e.U())))
+    })
+}
+
+/// Lower Cholesky factor `L` of a symmetric positive-definite matrix (`A = L Lᵀ`).
+pub fn cholesky(a: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+    square("cholesky", a)?;
+    with_faer(a, |m| {
+        let llt = m
+            .llt(Side::Lower)
+            .map_err(|e| CoreError::Linalg(format!("matrix is not positive definite: {e:?}")))?;
+        Ok(to_ndarray(llt.L()))
+    })
+}
+
+/// Thin SVD `A = U diag(s) Vᵀ`, singular values in non-increasing order.
+pub fn svd(a: ArrayView2<'_, f64>) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>)> {
+    with_faer(a, |m| {
+        let svd = m
+            .thin_svd()
+            .map_err(|e| CoreError::Linalg(format!("SVD did not converge: {e:?}")))?;
+        let s = svd.S().column_vector();
+        let k = s.nrows();
+        let vals = Array1::from_shape_fn(k, |i| s[i]);
+        Ok((
+            to_ndarray(svd.U()),
+            vals,
+            to_ndarray(svd.V())
+                .reversed_axes()
+                .as_standard_layout()
+                .to_owned(),
+        ))
+    })
+}
+
+/// Solves `A X = B` for square `A` (LU with partial pivoting).
+pub fn solve(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+    square("solve", a)?;
+    if b.nrows() != a.nrows() {
+        return Err(CoreError::Shape {
+            context: "solve".into(),
+            detail: format!(
+                "A is {}×{} but B has {} rows",
+                a.nrows(),
+                a.ncols(),
+                b.nrows()
+            ),
+        });
+    }
+    let x = with_faer(a, |m| with_faer(b, |rhs| m.partial_piv_lu().solve(rhs)));
+    if !x.as_ref().is_all_finite() {
+        return Err(CoreError::Linalg("solve: matrix is singular".into()));
+    }
+    Ok(to_ndarray(x.as_ref()))
+}
+
+/// Generalised symmetric-definite eigenproblem `A v = λ B v` with `B` positive definite:
+/// with `B = L Lᵀ`, solves the standard problem for `L⁻¹ A L⁻ᵀ` and maps back `v = L⁻ᵀ w`.
+/// Eigenvalues ascending; eigenvectors as columns, B-orthonormal.
+pub fn sym_gen_eigh(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+) -> Result<(Array1<f64>, Array2<f64>)> {
+    square("sym_gen_eigh (A)", a)?;
+    square("sym_gen_eigh (B)", b)?;
+    let n = a.nrows();
+    let (vals, w) = with_faer(b, |bm| -> Result<(Array1<f64>, Mat<f64>)> {
+        let llt = bm
+            .llt(Side::Lower)
+            .map_err(|e| CoreError::Linalg(format!("B is not positive definite: {e:?}")))?;
+        let l = llt.L();
+        with_faer(a, |am| {
+            // C = L⁻¹ A L⁻ᵀ via two triangular solves.
+            let mut c = am.to_owned();
+            faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+                l,
+                c.as_mut(),
+                faer::Par::Seq,
+            );
+            let mut ct = c.transpose().to_owned();
+            faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+                l,
+                ct.as_mut(),
+                faer::Par::Seq,
+            );
+            let sym = Mat::from_fn(n, n, |i, j| 0.5 * (ct[(i, j)] + ct[(j, i)]));
+            let e = sym
+                .self_adjoint_eigen(Side::Lower)
+                .map_err(|e| CoreError::Linalg(format!("eigensolver did not converge: {e:?}")))?;
+            let s = e.S().column_vector();
+            let vals = Array1::from_shape_fn(n, |i| s[i]);
+            let mut v = e.U().to_owned();
+            faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+                l.transpose(),
+                v.as_mut(),
+                faer::Par::Seq,
+            );
+            Ok((vals, v))
+        })
+    })?;
+    Ok((vals, to_ndarray(w.as_ref())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn close(a: &Array2<f64>, b: &Array2<f64>, tol: f64) -> bool {
+        a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < tol)
+    }
+
+    #[test]
+    fn eigh_reconstructs_and_matches_numpy() {
+        // np.linalg.eigh([[2,1,0],[1,2,1],[0,1,2]])[0] -> [2-sqrt(2), 2, 2+sqrt(2)]
+        let a = array![[2.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]];
+        let (w, v) = sym_eigh(a.view()).unwrap();
+        let s2 = 2f64.sqrt();
+        assert!(
+            (w[0] - (2.0 - s2)).abs() < 1e-12
+                && (w[1] - 2.0).abs() < 1e-12
+                && (w[2] - (2.0 + s2)).abs() < 1e-12
+        );
+        let rec = v.dot(&Array2::from_diag(&w)).dot(&v.t());
+        assert!(close(&rec, &a, 1e-12));
+    }
+
+    #[test]
+    fn cholesky_svd_solve() {
+        let a = array![[4.0, 2.0], [2.0, 3.0]];
+        let l = cholesky(a.view()).unwrap();
+        assert!(close(&l.dot(&l.t()), &a, 1e-12));
+        assert!(l[(0, 1)] == 0.0);
+        let x = solve(a.view(), array![[2.0], [1.0]].view()).unwrap();
+        assert!(close(&a.dot(&x), &array![[2.0], [1.0]], 1e-12));
+        let m = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let (u, s, vt) = svd(m.view()).unwrap();
+        // np.linalg.svd(m)[1] -> [9.52551809, 0.51430058]
+        assert!((s[0] - 9.525_518_09).abs() < 1e-7 && (s[1] - 0.514_300_58).abs() < 1e-7);
+        assert!(close(&u.dot(&Array2::from_diag(&s)).dot(&vt), &m, 1e-12));
+        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view()).is_err());
+        assert!(solve(
+            array![[1.0, 2.0], [2.0, 4.0]].view(),
+            array![[1.0], [1.0]].view()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn generalised_eigh_matches_scipy() {
+        // scipy.linalg.eigh([[2,1],[1,3]], [[2,0],[0,1]], eigvals_only=True) -> [0.77525513, 3.22474487]
+        let a = array![[2.0, 1.0], [1.0, 3.0]];
+        let b = array![[2.0, 0.0], [0.0, 1.0]];
+        let (w, v) = sym_gen_eigh(a.view(), b.view()).unwrap();
+        assert!((w[0] - 0.775_255_13).abs() < 1e-8 && (w[1] - 3.224_744_87).abs() < 1e-8);
+        let lhs = a.dot(&v);
+        let rhs = b.dot(&v).dot(&Array2::from_diag(&w));
+        assert!(close(&lhs, &rhs, 1e-10));
+    }
+}
