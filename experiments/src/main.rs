@@ -66,7 +66,7 @@ fn list() {
     println!("\nLearners (`learner = {{ kind = ..., ... }}`), defaults shown:");
     println!("  knn          k = 1");
     println!("  logistic     c = 1.0, max_iter = 500");
-    println!("  linear-svm   c = 1.0, max_iter = 1000");
+    println!("  linear-svm   c = 1.0, max_iter = 1000, tol = 1e-4");
     println!("\nPreprocessing (`preprocess = ...`):");
     for p in tlab_core::Preprocess::ALL {
         println!("  {}", p.name());

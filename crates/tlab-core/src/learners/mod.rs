@@ -149,6 +149,8 @@ pub enum LearnerSpec {
         c: f64,
         #[serde(default = "default_svm_iter")]
         max_iter: usize,
+        #[serde(default = "default_svm_tol")]
+        tol: f64,
     },
 }
 
@@ -164,6 +166,9 @@ fn default_logistic_iter() -> usize {
 fn default_svm_iter() -> usize {
     1000
 }
+fn default_svm_tol() -> f64 {
+    1e-4
+}
 
 impl LearnerSpec {
     /// Checks the parameters and builds the learner; `seed` drives any random order.
@@ -173,7 +178,9 @@ impl LearnerSpec {
             LearnerSpec::Logistic { c, max_iter } => {
                 Box::new(LogisticRegression::new(c, max_iter)?)
             }
-            LearnerSpec::LinearSvm { c, max_iter } => Box::new(LinearSvm::new(c, max_iter, seed)?),
+            LearnerSpec::LinearSvm { c, max_iter, tol } => {
+                Box::new(LinearSvm::new(c, max_iter, seed)?.with_tol(tol)?)
+            }
         })
     }
 

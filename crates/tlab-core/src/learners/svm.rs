@@ -16,6 +16,7 @@ use crate::error::{CoreError, Result};
 pub struct LinearSvm {
     c: f64,
     max_iter: usize,
+    tol: f64,
     seed: u64,
 }
 
@@ -28,7 +29,22 @@ impl LinearSvm {
         if max_iter == 0 {
             return Err(CoreError::invalid("max_iter", max_iter, "≥ 1"));
         }
-        Ok(Self { c, max_iter, seed })
+        Ok(Self {
+            c,
+            max_iter,
+            tol: 1e-4,
+            seed,
+        })
+    }
+
+    /// Stops when the projected-gradient spread of a pass falls below `tol` (LIBLINEAR's
+    /// criterion; scikit-learn's default is 1e-4).
+    pub fn with_tol(mut self, tol: f64) -> Result<Self> {
+        if !(tol.is_finite() && tol > 0.0) {
+            return Err(CoreError::invalid("tol", tol, "a finite value > 0"));
+        }
+        self.tol = tol;
+        Ok(self)
     }
 
     /// One binary problem (labels ±1); returns the weights with the bias as the last entry.
@@ -60,7 +76,7 @@ impl LinearSvm {
                     w[d] += delta;
                 }
             }
-            if pg_max - pg_min < 1e-6 {
+            if pg_max - pg_min < self.tol {
                 break;
             }
         }
@@ -172,7 +188,10 @@ mod tests {
             -1.275_473_804_262_36,
             -0.508_323_587_440_473_3,
         ];
-        let svm = LinearSvm::new(1.0, 100_000, 0).unwrap();
+        let svm = LinearSvm::new(1.0, 100_000, 0)
+            .unwrap()
+            .with_tol(1e-9)
+            .unwrap();
         let xv = x.view();
         let mut fits = Vec::new();
         for c in 0..3 {
@@ -211,8 +230,14 @@ mod tests {
         );
         // Doubling every weight equals doubling C.
         let w = array![2.0, 2.0, 2.0, 2.0];
-        let a = LinearSvm::new(1.0, 5000, 0).unwrap();
-        let b = LinearSvm::new(2.0, 5000, 0).unwrap();
+        let a = LinearSvm::new(1.0, 5000, 0)
+            .unwrap()
+            .with_tol(1e-9)
+            .unwrap();
+        let b = LinearSvm::new(2.0, 5000, 0)
+            .unwrap()
+            .with_tol(1e-9)
+            .unwrap();
         let pa = a.binary(x.view(), &[1.0, 1.0, -1.0, -1.0], &w.to_vec());
         let pb = b.binary(x.view(), &[1.0, 1.0, -1.0, -1.0], &[2.0; 4]);
         assert!(pa.iter().zip(&pb).all(|(p, q)| (p - q).abs() < 1e-9));
