@@ -1,1 +1,67 @@
-fn main() {}
+//! Criterion benches, one entry point, a module per area (run: `cargo bench -p tlab-benches`).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tlab_core::learners::{Classifier, KNearest, LinearSvm, LogisticRegression, TrainSet};
+use tlab_core::{linalg, Preprocess};
+
+fn data(n: usize, d: usize, k: usize, seed: u64) -> (Array2<f64>, ndarray::Array1<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let y: ndarray::Array1<usize> = (0..n).map(|i| i % k).collect();
+    let x = Array2::from_shape_fn((n, d), |(i, j)| {
+        rng.gen::<f64>() + if j % k == y[i] { 0.5 } else { 0.0 }
+    });
+    (x, y)
+}
+
+/// 1-NN at the MNIST→USPS size: 2000 source × 1800 target × 256 features.
+fn knn(c: &mut Criterion) {
+    let (xs, ys) = data(2000, 256, 10, 0);
+    let (xt, _) = data(1800, 256, 10, 1);
+    let fit = KNearest::new(1)
+        .unwrap()
+        .fit(TrainSet::new(xs.view(), ys.view(), 10))
+        .unwrap();
+    c.bench_function("1nn predict 2000x1800x256", |b| {
+        b.iter(|| fit.predict(black_box(xt.view())).unwrap())
+    });
+}
+
+/// Logistic regression and linear SVM fits at the Office-Caltech size (1123 × 800, 10 classes).
+fn learners(c: &mut Criterion) {
+    let (x, y) = data(1123, 800, 10, 2);
+    let mut g = c.benchmark_group("fit 1123x800 10 classes");
+    g.sample_size(10);
+    g.bench_function("logistic", |b| {
+        let m = LogisticRegression::new(1.0, 500).unwrap();
+        b.iter(|| m.fit(TrainSet::new(x.view(), y.view(), 10)).unwrap())
+    });
+    g.bench_function("linear svm", |b| {
+        let m = LinearSvm::new(1.0, 1000, 0).unwrap();
+        b.iter(|| m.fit(TrainSet::new(x.view(), y.view(), 10)).unwrap())
+    });
+    g.finish();
+}
+
+fn preprocess_and_linalg(c: &mut Criterion) {
+    let (x, _) = data(2000, 800, 10, 3);
+    c.bench_function("sum-then-zscore 2000x800", |b| {
+        b.iter(|| Preprocess::SumThenZscore.apply(black_box(x.clone())))
+    });
+    let (m, _) = data(800, 800, 10, 4);
+    let sym = m.t().dot(&m);
+    let mut g = c.benchmark_group("faer 800x800");
+    g.sample_size(10);
+    g.bench_function("sym_eigh", |b| {
+        b.iter(|| linalg::sym_eigh(black_box(sym.view())).unwrap())
+    });
+    g.bench_function("cholesky", |b| {
+        b.iter(|| linalg::cholesky(black_box(sym.view())).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, knn, learners, preprocess_and_linalg);
+criterion_main!(benches);

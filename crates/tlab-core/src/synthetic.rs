@@ -135,7 +135,7 @@ impl Spec<'_> {
 }
 
 fn count(v: f64) -> Result<usize> {
-    if v < 10.0 || v > 1e7 || v.fract() != 0.0 {
+    if !(10.0..=1e7).contains(&v) || v.fract() != 0.0 {
         return Err(CoreError::invalid(
             "n",
             v,
