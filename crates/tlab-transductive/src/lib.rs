@@ -1,0 +1,263 @@
+//! tlab-transductive: domain adaptation with a labelled source and an unlabelled target.
+//! Every method here is a feature adapter: fitted on (labelled source, unlabelled target
+//! features), it returns both domains in a new space, where the experiments crate trains
+//! the suite's classifier on the source and labels the target.
+
+mod coral;
+mod error;
+mod mmd;
+mod pca;
+mod sa;
+
+pub use coral::Coral;
+pub use error::{Result, TransductiveError};
+pub use mmd::{Bda, Jda, MmdEmbedding, Tca};
+pub use pca::Pca;
+pub use sa::SubspaceAlignment;
+
+use ndarray::{Array2, Axis};
+use serde::{Deserialize, Serialize};
+use tlab_core::{LabeledDomain, LearnerSpec, UnlabeledDomain};
+
+/// Source and target in the adapted space (rows in the input order).
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub source: Array2<f64>,
+    pub target: Array2<f64>,
+}
+
+/// A fitted-and-applied transductive feature adapter.
+pub trait Adapter: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &'static str;
+    fn adapt(
+        &self,
+        source: &LabeledDomain,
+        target: &UnlabeledDomain,
+        seed: u64,
+    ) -> Result<Embedded>;
+}
+
+/// An adapter named in a suite file, with its paper's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum AdapterSpec {
+    /// PCA on the stacked domains (baseline).
+    Pca {
+        #[serde(default = "dim100")]
+        dim: usize,
+    },
+    /// Transfer Component Analysis, primal with a linear kernel (Pan et al., TNN 2011).
+    Tca {
+        #[serde(default = "dim100")]
+        dim: usize,
+        #[serde(default = "unit")]
+        lambda: f64,
+    },
+    /// Joint Distribution Adaptation (Long et al., ICCV 2013).
+    Jda {
+        #[serde(default = "dim100")]
+        dim: usize,
+        #[serde(default = "unit")]
+        lambda: f64,
+        #[serde(default = "ten")]
+        iterations: usize,
+        /// The classifier that labels the target between iterations (default 1-NN).
+        #[serde(default = "one_nn")]
+        pseudo_labeler: LearnerSpec,
+    },
+    /// Balanced Distribution Adaptation, and its weighted form W-BDA (Wang et al., ICDM 2017).
+    Bda {
+        #[serde(default = "dim100")]
+        dim: usize,
+        #[serde(default = "unit")]
+        lambda: f64,
+        #[serde(default = "half")]
+        mu: f64,
+        #[serde(default = "ten")]
+        iterations: usize,
+        #[serde(default)]
+        weighted: bool,
+        #[serde(default = "one_nn")]
+        pseudo_labeler: LearnerSpec,
+    },
+    /// CORrelation ALignment (Sun, Feng, Saenko, AAAI 2016).
+    Coral {
+        #[serde(default = "unit")]
+        regularisation: f64,
+    },
+    /// Subspace Alignment (Fernando et al., ICCV 2013).
+    Sa {
+        #[serde(default = "dim100")]
+        dim: usize,
+    },
+}
+
+fn dim100() -> usize {
+    100
+}
+fn unit() -> f64 {
+    1.0
+}
+fn half() -> f64 {
+    0.5
+}
+fn ten() -> usize {
+    10
+}
+fn one_nn() -> LearnerSpec {
+    LearnerSpec::Knn { k: 1 }
+}
+
+/// Names and one-line descriptions of every adapter (for `tlab list`).
+pub const ADAPTERS: [(&str, &str); 6] = [
+    ("pca", "dim = 100: PCA of the stacked domains"),
+    ("tca", "dim = 100, lambda = 1.0: Transfer Component Analysis (primal, linear kernel)"),
+    ("jda", "dim = 100, lambda = 1.0, iterations = 10, pseudo_labeler = 1-NN: Joint Distribution Adaptation"),
+    ("bda", "dim = 100, lambda = 1.0, mu = 0.5, iterations = 10, weighted = false: (W-)BDA"),
+    ("coral", "regularisation = 1.0: CORAL (source whitened and re-coloured with the target covariance)"),
+    ("sa", "dim = 100: Subspace Alignment"),
+];
+
+impl AdapterSpec {
+    /// Checks the parameters and builds the adapter.
+    pub fn build(&self) -> Result<Box<dyn Adapter>> {
+        Ok(match self {
+            AdapterSpec::Pca { dim } => Box::new(Pca::new(*dim)?),
+            AdapterSpec::Tca { dim, lambda } => Box::new(Tca::new(*dim, *lambda)?),
+            AdapterSpec::Jda {
+                dim,
+                lambda,
+                iterations,
+                pseudo_labeler,
+            } => Box::new(Jda::new(
+                *dim,
+                *lambda,
+                *iterations,
+                pseudo_labeler.clone(),
+            )?),
+            AdapterSpec::Bda {
+                dim,
+                lambda,
+                mu,
+                iterations,
+                weighted,
+                pseudo_labeler,
+            } => Box::new(Bda::new(
+                *dim,
+                *lambda,
+                *mu,
+                *iterations,
+                *weighted,
+                pseudo_labeler.clone(),
+            )?),
+            AdapterSpec::Coral { regularisation } => Box::new(Coral::new(*regularisation)?),
+            AdapterSpec::Sa { dim } => Box::new(SubspaceAlignment::new(*dim)?),
+        })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AdapterSpec::Pca { .. } => "pca",
+            AdapterSpec::Tca { .. } => "tca",
+            AdapterSpec::Jda { .. } => "jda",
+            AdapterSpec::Bda {
+                weighted: false, ..
+            } => "bda",
+            AdapterSpec::Bda { weighted: true, .. } => "w-bda",
+            AdapterSpec::Coral { .. } => "coral",
+            AdapterSpec::Sa { .. } => "sa",
+        }
+    }
+}
+
+/// Rows scaled to unit length (zero rows stay zero).
+pub(crate) fn l2_rows(mut x: Array2<f64>) -> Array2<f64> {
+    tlab_core::preprocess::l2_rows(&mut x);
+    x
+}
+
+/// Column means.
+pub(crate) fn mean_rows(x: ndarray::ArrayView2<'_, f64>) -> ndarray::Array1<f64> {
+    x.mean_axis(Axis(0)).expect("non-empty")
+}
+
+/// Checks that the domains agree in width and are large enough for `dim` components.
+pub(crate) fn check_dims(
+    method: &'static str,
+    source: &LabeledDomain,
+    target: &UnlabeledDomain,
+    dim: Option<usize>,
+) -> Result<()> {
+    if source.n_features() != target.n_features() {
+        return Err(TransductiveError::Data {
+            method,
+            detail: format!(
+                "source has {} features, target {}",
+                source.n_features(),
+                target.n_features()
+            ),
+        });
+    }
+    if let Some(dim) = dim {
+        let m = source.n_features();
+        if dim > m {
+            return Err(TransductiveError::Data {
+                method,
+                detail: format!("dim = {dim} exceeds the {m} features"),
+            });
+        }
+        let n = source.n_samples() + target.n_samples();
+        if dim >= n {
+            return Err(TransductiveError::Data {
+                method,
+                detail: format!("dim = {dim} needs more than {n} samples (source + target)"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_with_defaults_and_check_parameters() {
+        let s: AdapterSpec = serde_json::from_str(r#"{"kind": "jda"}"#).unwrap();
+        assert_eq!(
+            s,
+            AdapterSpec::Jda {
+                dim: 100,
+                lambda: 1.0,
+                iterations: 10,
+                pseudo_labeler: LearnerSpec::Knn { k: 1 }
+            }
+        );
+        assert!(AdapterSpec::Tca {
+            dim: 0,
+            lambda: 1.0
+        }
+        .build()
+        .is_err());
+        assert!(AdapterSpec::Tca {
+            dim: 5,
+            lambda: -1.0
+        }
+        .build()
+        .is_err());
+        assert!(AdapterSpec::Coral {
+            regularisation: 0.0
+        }
+        .build()
+        .is_err());
+        let bda = AdapterSpec::Bda {
+            dim: 5,
+            lambda: 1.0,
+            mu: 1.5,
+            iterations: 1,
+            weighted: false,
+            pseudo_labeler: LearnerSpec::Knn { k: 1 },
+        };
+        assert!(bda.build().is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! Subspace Alignment (Fernando, Habrard, Sebban, Tuytelaars, "Unsupervised Visual Domain
+//! Adaptation Using Subspace Alignment", ICCV 2013): with `Ps`, `Pt` the `dim` leading PCA
+//! axes of each domain, the source is mapped by `Ps Psᵀ Pt` and the target by `Pt` (as in the
+//! authors' code, the samples are projected uncentred).
+
+use tlab_core::{LabeledDomain, UnlabeledDomain};
+
+use crate::error::{invalid, Result};
+use crate::pca::principal_axes;
+use crate::{check_dims, Adapter, Embedded};
+
+#[derive(Debug, Clone)]
+pub struct SubspaceAlignment {
+    dim: usize,
+}
+
+impl SubspaceAlignment {
+    pub fn new(dim: usize) -> Result<Self> {
+        if dim == 0 {
+            return Err(invalid("dim", dim, "≥ 1"));
+        }
+        Ok(Self { dim })
+    }
+}
+
+impl Adapter for SubspaceAlignment {
+    fn name(&self) -> &'static str {
+        "SA"
+    }
+    fn adapt(
+        &self,
+        source: &LabeledDomain,
+        target: &UnlabeledDomain,
+        _seed: u64,
+    ) -> Result<Embedded> {
+        check_dims("SA", source, target, Some(self.dim))?;
+        for (n, which) in [
+            (source.n_samples(), "source"),
+            (target.n_samples(), "target"),
+        ] {
+            if self.dim > n {
+                return Err(crate::TransductiveError::Data {
+                    method: "SA",
+                    detail: format!("dim = {} exceeds the {n} {which} samples", self.dim),
+                });
+            }
+        }
+        let ps = principal_axes(source.x(), self.dim)?;
+        let pt = principal_axes(target.x(), self.dim)?;
+        let align = ps.dot(&ps.t().dot(&pt));
+        Ok(Embedded {
+            source: source.x().dot(&align),
+            target: target.x().dot(&pt),
+        })
+    }
+}
