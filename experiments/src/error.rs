@@ -23,7 +23,7 @@ pub enum Error {
     Run {
         run: String,
         #[source]
-        source: tlab_core::CoreError,
+        source: crate::methods::MethodError,
     },
 }
 

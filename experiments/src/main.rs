@@ -63,6 +63,12 @@ fn list() {
     for (m, what) in METHODS {
         println!("  {:<18} {what}", m.name());
     }
+    println!(
+        "\nAdapters for `method = \"adapt\"` (`adapter = {{ kind = ..., ... }}`), defaults shown:"
+    );
+    for (a, what) in tlab_transductive::ADAPTERS {
+        println!("  {a:<8} {what}");
+    }
     println!("\nLearners (`learner = {{ kind = ..., ... }}`), defaults shown:");
     println!("  knn          k = 1");
     println!("  logistic     c = 1.0, max_iter = 500");

@@ -9,6 +9,18 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tlab_core::{CoreError, Evaluator, LearnerSpec, TrainSet, TransferTask};
+use tlab_transductive::{AdapterSpec, TransductiveError};
+
+use crate::suite::MethodEntry;
+
+/// A method failed: the data or parameters it was given, or the adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum MethodError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error(transparent)]
+    Transductive(#[from] TransductiveError),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -22,6 +34,9 @@ pub enum MethodKind {
     /// In-domain reference: cross-validation on the labelled target (reference only, never
     /// a transfer result — it reads the target's labels).
     Oracle,
+    /// A transductive feature adapter (tlab-transductive), then the learner on the adapted
+    /// source (plus the adapted labelled target rows in the few-shot setting).
+    Adapt,
 }
 
 /// Every method with a line on what it does (for `tlab list`).
@@ -51,6 +66,7 @@ impl MethodKind {
             MethodKind::TargetOnly => "target-only",
             MethodKind::SourceAndTarget => "source-and-target",
             MethodKind::Oracle => "oracle",
+            MethodKind::Adapt => "adapt",
         }
     }
 
@@ -69,14 +85,16 @@ pub struct Outcome {
 
 /// Runs one method on one task.
 pub fn run_method(
-    kind: MethodKind,
-    learner: &LearnerSpec,
-    folds: usize,
+    entry: &MethodEntry,
     task: &TransferTask,
     evaluator: &Evaluator,
     seed: u64,
-) -> Result<Outcome, CoreError> {
-    let model = learner.build(seed)?;
+) -> Result<Outcome, MethodError> {
+    let kind = entry.method;
+    if let (MethodKind::Adapt, Some(adapter)) = (kind, &entry.adapter) {
+        return adapt(adapter, &entry.learner, task, seed);
+    }
+    let model = entry.learner.build(seed)?;
     let fit_and_predict = |train: TrainSet<'_>| -> Result<Outcome, CoreError> {
         let t0 = Instant::now();
         let fitted = model.fit(train)?;
@@ -97,7 +115,7 @@ pub fn run_method(
             ))
         })
     };
-    match kind {
+    Ok(match kind {
         MethodKind::SourceOnly => fit_and_predict(TrainSet::from_domain(&task.source)),
         MethodKind::TargetOnly => fit_and_predict(TrainSet::from_domain(labeled()?)),
         MethodKind::SourceAndTarget => {
@@ -110,8 +128,48 @@ pub fn run_method(
             let y = concatenate(Axis(0), &[task.source.y().view(), l.y().view()]).expect("1-D");
             fit_and_predict(TrainSet::new(x.view(), y.view(), task.source.n_classes()))
         }
-        MethodKind::Oracle => oracle(model.as_ref(), folds, task, evaluator, seed),
-    }
+        MethodKind::Oracle => oracle(model.as_ref(), entry.folds, task, evaluator, seed),
+        MethodKind::Adapt => Err(CoreError::invalid_param(
+            "adapter",
+            "missing",
+            "an `adapter = { kind = ... }` table",
+        )),
+    }?)
+}
+
+/// Adapter, then the learner in the adapted space; the adapter's time counts as fitting.
+fn adapt(
+    spec: &AdapterSpec,
+    learner: &LearnerSpec,
+    task: &TransferTask,
+    seed: u64,
+) -> Result<Outcome, MethodError> {
+    let t0 = Instant::now();
+    let emb = spec.build()?.adapt(&task.source, &task.target, seed)?;
+    let ys = task.source.y();
+    let (x, y) = match &task.target_labeled {
+        None => (emb.source, ys.clone()),
+        Some(l) => {
+            let xt = emb.target.select(Axis(0), &task.target_labeled_rows);
+            let x = concatenate(Axis(0), &[emb.source.view(), xt.view()]).expect("same width");
+            (
+                x,
+                concatenate(Axis(0), &[ys.view(), l.y().view()]).expect("1-D"),
+            )
+        }
+    };
+    let fitted =
+        learner
+            .build(seed)?
+            .fit(TrainSet::new(x.view(), y.view(), task.source.n_classes()))?;
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let predictions = fitted.predict(emb.target.view())?;
+    Ok(Outcome {
+        predictions,
+        fit_seconds,
+        predict_seconds: t1.elapsed().as_secs_f64(),
+    })
 }
 
 /// Each target row is predicted by a model fitted on the other folds (folds drawn by seed).

@@ -90,9 +90,9 @@ fn load_pairs(suite: &Suite, data_dir: Option<&Path>) -> Result<Pairs> {
 
 fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs) -> Result<Row> {
     let (s, t) = &pairs[&(run.source.clone(), run.target.clone())];
-    let wrap = |e| Error::Run {
+    let wrap = |e: tlab_core::CoreError| Error::Run {
         run: run.label(),
-        source: e,
+        source: e.into(),
     };
     let (task, evaluator) = make_task(
         s.clone(),
@@ -102,8 +102,10 @@ fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs) -> Result<Row> {
     )
     .map_err(wrap)?;
     let m = run.method;
-    let outcome =
-        run_method(m.method, &m.learner, m.folds, &task, &evaluator, run.seed).map_err(wrap)?;
+    let outcome = run_method(m, &task, &evaluator, run.seed).map_err(|e| Error::Run {
+        run: run.label(),
+        source: e,
+    })?;
     let scores = evaluator.score(&outcome.predictions).map_err(wrap)?;
     Ok(Row {
         suite: suite.name.clone(),
@@ -113,7 +115,7 @@ fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs) -> Result<Row> {
         method: m.id.clone(),
         method_kind: m.method.name().to_string(),
         learner: m.learner.short_name(),
-        params: serde_json::to_string(&m.learner).expect("serialisable"),
+        params: m.params_json(),
         seed: run.seed,
         budget: run.budget as u64,
         accuracy: scores.accuracy,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tlab_core::registry;
 use tlab_core::synthetic::BUILTIN_DATASETS;
 use tlab_core::{LearnerSpec, Preprocess};
+use tlab_transductive::AdapterSpec;
 
 use crate::error::{Error, Result};
 use crate::methods::MethodKind;
@@ -53,12 +54,25 @@ pub struct MethodEntry {
     pub id: String,
     pub method: MethodKind,
     pub learner: LearnerSpec,
+    /// `adapt` only: the domain adapter and its parameters.
+    pub adapter: Option<AdapterSpec>,
     /// Target labels per class: 0 is the unsupervised setting.
     #[serde(default = "default_budgets")]
     pub budgets: Vec<usize>,
     /// Oracle only: folds of the in-domain cross-validation.
     #[serde(default = "default_folds")]
     pub folds: usize,
+}
+
+impl MethodEntry {
+    /// The learner's (and adapter's) parameters as JSON, for result rows and tables.
+    pub fn params_json(&self) -> String {
+        let mut v = serde_json::json!({ "learner": self.learner });
+        if let Some(a) = &self.adapter {
+            v["adapter"] = serde_json::to_value(a).expect("serialisable");
+        }
+        v.to_string()
+    }
 }
 
 fn default_budgets() -> Vec<usize> {
@@ -153,6 +167,25 @@ impl Suite {
                     m.id,
                     m.method.name()
                 ));
+            }
+            match (&m.adapter, m.method) {
+                (None, MethodKind::Adapt) => {
+                    return Err(format!(
+                        "method {:?}: `adapt` needs `adapter = {{ kind = ... }}`",
+                        m.id
+                    ))
+                }
+                (Some(a), MethodKind::Adapt) => {
+                    a.build().map_err(|e| format!("method {:?}: {e}", m.id))?;
+                }
+                (Some(_), other) => {
+                    return Err(format!(
+                        "method {:?}: `adapter` is only for `adapt`, not `{}`",
+                        m.id,
+                        other.name()
+                    ))
+                }
+                (None, _) => {}
             }
             if m.method == MethodKind::Oracle && m.folds < 2 {
                 return Err(format!(

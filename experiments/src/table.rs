@@ -132,12 +132,15 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     for m in &suite.methods {
         let _ = writeln!(
             out,
-            "- {}: `{}` with {} {}, budgets {:?} labels per class",
+            "- {}: `{}`{} with {}, budgets {:?} labels per class; parameters `{}`",
             m.id,
             m.method.name(),
+            m.adapter
+                .as_ref()
+                .map_or(String::new(), |a| format!(" ({})", a.kind())),
             m.learner.short_name(),
-            serde_json::to_string(&m.learner).expect("serialisable"),
-            m.budgets
+            m.budgets,
+            m.params_json()
         );
     }
     out

@@ -74,6 +74,15 @@ impl CoreError {
         }
     }
 
+    /// An invalid parameter: its name, the value given and what is allowed.
+    pub fn invalid_param(
+        name: &'static str,
+        value: impl ToString,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self::invalid(name, value, expected)
+    }
+
     pub(crate) fn invalid(
         name: &'static str,
         value: impl ToString,
