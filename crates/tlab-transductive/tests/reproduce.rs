@@ -68,6 +68,94 @@ const SURF_PAIRS: [(&str, &str); 12] = [
     ("dslr", "webcam"),
 ];
 
+/// Asserts every pair within `tol` of `want`; returns our accuracies.
+fn check(
+    bench: &str,
+    pairs: &[(&str, &str)],
+    spec: &AdapterSpec,
+    want: &[f64],
+    tol: f64,
+    what: &str,
+) -> Vec<f64> {
+    let mut failures = Vec::new();
+    let mut ours = Vec::new();
+    for ((s, t), w) in pairs.iter().zip(want) {
+        let got = accuracy(bench, s, t, spec);
+        eprintln!("{what} {s}→{t}: {got:.2} (reference {w:.2})");
+        ours.push(got);
+        if (got - w).abs() > tol {
+            failures.push(format!("{s}→{t}: {got:.2} vs {w:.2}"));
+        }
+    }
+    assert!(failures.is_empty(), "{what}: {failures:?}");
+    ours
+}
+
+fn spec(json: &str) -> AdapterSpec {
+    serde_json::from_str(json).unwrap()
+}
+
+/// Long et al., ICCV 2013, Table 2, PCA row (dim 100): reproduced on every pair.
+#[test]
+fn pca_reproduces_table_2_on_office_caltech_surf() {
+    if data_dir().is_none() {
+        return;
+    }
+    let published = [
+        36.95, 32.54, 38.22, 34.73, 35.59, 27.39, 26.36, 31.00, 77.07, 29.65, 32.05, 75.93,
+    ];
+    check(
+        "office-caltech-surf",
+        &SURF_PAIRS,
+        &spec(r#"{"kind": "pca", "dim": 100}"#),
+        &published,
+        0.05,
+        "PCA",
+    );
+}
+
+/// Long et al., ICCV 2013, Table 2, TCA row (dim 100, λ 1, primal linear TCA as the data
+/// README's protocol states): the average within 1.5 (43.64 here against 43.61); single
+/// pairs differ by up to 5.2 (C→A), which the average hides — see results/office-caltech-surf-da/NOTES.md.
+#[test]
+fn tca_average_matches_table_2_on_office_caltech_surf() {
+    if data_dir().is_none() {
+        return;
+    }
+    let published = [
+        38.20, 38.64, 41.40, 37.76, 37.63, 33.12, 29.30, 30.06, 87.26, 31.70, 32.15, 86.10,
+    ];
+    let ours = check(
+        "office-caltech-surf",
+        &SURF_PAIRS,
+        &spec(r#"{"kind": "tca", "dim": 100, "lambda": 1.0}"#),
+        &published,
+        6.0,
+        "TCA",
+    );
+    let avg = ours.iter().sum::<f64>() / 12.0;
+    assert!(
+        (avg - 43.61).abs() < 1.5,
+        "TCA average {avg:.2} vs published 43.61"
+    );
+}
+
+/// Long et al., ICCV 2013, Table 3 (digits and COIL, λ 0.1): JDA and PCA reproduced.
+#[test]
+fn jda_and_pca_reproduce_table_3_on_digits_and_coil() {
+    if data_dir().is_none() {
+        return;
+    }
+    let jda = spec(r#"{"kind": "jda", "dim": 100, "lambda": 0.1, "iterations": 10}"#);
+    let pca = spec(r#"{"kind": "pca", "dim": 100}"#);
+    let digits = [("usps", "mnist"), ("mnist", "usps")];
+    let coil = [("coil1", "coil2"), ("coil2", "coil1")];
+    check("mnist-usps", &digits, &jda, &[59.65, 67.28], 0.5, "JDA");
+    check("coil20", &coil, &jda, &[89.31, 88.47], 0.5, "JDA");
+    check("mnist-usps", &digits, &pca, &[44.95, 66.22], 0.05, "PCA");
+    check("coil20", &coil, &pca, &[84.72, 84.03], 0.05, "PCA");
+}
+
 #[test]
 fn jda_matches_the_reference_port_on_office_caltech_surf() {
     if data_dir().is_none() {
