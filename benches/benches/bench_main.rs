@@ -63,5 +63,29 @@ fn preprocess_and_linalg(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, knn, learners, preprocess_and_linalg);
+/// Each adapter's fit at the SURF C→A size: 1123 source + 958 target samples × 800 features.
+fn adapters(c: &mut Criterion) {
+    use tlab_core::{LabeledDomain, UnlabeledDomain};
+    use tlab_transductive::AdapterSpec;
+    let (xs, ys) = data(1123, 800, 10, 5);
+    let (xt, _) = data(958, 800, 10, 6);
+    let s = LabeledDomain::new("s", xs, ys, 10).unwrap();
+    let t = UnlabeledDomain::new("t", xt).unwrap();
+    let mut g = c.benchmark_group("adapt 1123+958x800");
+    g.sample_size(10);
+    for spec in [
+        r#"{"kind":"pca","dim":100}"#,
+        r#"{"kind":"tca","dim":100}"#,
+        r#"{"kind":"jda","dim":100,"iterations":10}"#,
+        r#"{"kind":"coral"}"#,
+        r#"{"kind":"sa","dim":100}"#,
+    ] {
+        let a: AdapterSpec = serde_json::from_str(spec).unwrap();
+        let built = a.build().unwrap();
+        g.bench_function(a.kind(), |b| b.iter(|| built.adapt(&s, &t, 0).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, knn, learners, preprocess_and_linalg, adapters);
 criterion_main!(benches);
