@@ -69,6 +69,10 @@ fn list() {
     for (a, what) in tlab_transductive::ADAPTERS {
         println!("  {a:<8} {what}");
     }
+    println!("\nReweighters for `method = \"reweight\"` (`reweighter = {{ kind = ... }}`):");
+    for (r, what) in tlab_transductive::REWEIGHTERS {
+        println!("  {r:<18} {what}");
+    }
     println!("\nLearners (`learner = {{ kind = ..., ... }}`), defaults shown:");
     println!("  knn          k = 1");
     println!("  logistic     c = 1.0, max_iter = 500");

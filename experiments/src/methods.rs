@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tlab_core::{CoreError, Evaluator, LearnerSpec, TrainSet, TransferTask};
-use tlab_transductive::{AdapterSpec, TransductiveError};
+use tlab_transductive::{AdapterSpec, ReweighterSpec, TransductiveError};
 
 use crate::suite::MethodEntry;
 
@@ -37,6 +37,9 @@ pub enum MethodKind {
     /// A transductive feature adapter (tlab-transductive), then the learner on the adapted
     /// source (plus the adapted labelled target rows in the few-shot setting).
     Adapt,
+    /// Instance reweighting (tlab-transductive): the learner trained on the source with one
+    /// weight per sample (labelled target rows, if any, weigh 1).
+    Reweight,
 }
 
 /// Every method with a line on what it does (for `tlab list`).
@@ -67,6 +70,7 @@ impl MethodKind {
             MethodKind::SourceAndTarget => "source-and-target",
             MethodKind::Oracle => "oracle",
             MethodKind::Adapt => "adapt",
+            MethodKind::Reweight => "reweight",
         }
     }
 
@@ -93,6 +97,9 @@ pub fn run_method(
     let kind = entry.method;
     if let (MethodKind::Adapt, Some(adapter)) = (kind, &entry.adapter) {
         return adapt(adapter, &entry.learner, task, seed);
+    }
+    if let (MethodKind::Reweight, Some(rw)) = (kind, &entry.reweighter) {
+        return reweight(rw, &entry.learner, task, seed);
     }
     let model = entry.learner.build(seed)?;
     let fit_and_predict = |train: TrainSet<'_>| -> Result<Outcome, CoreError> {
@@ -129,12 +136,54 @@ pub fn run_method(
             fit_and_predict(TrainSet::new(x.view(), y.view(), task.source.n_classes()))
         }
         MethodKind::Oracle => oracle(model.as_ref(), entry.folds, task, evaluator, seed),
+        MethodKind::Reweight => Err(CoreError::invalid_param(
+            "reweighter",
+            "missing",
+            "a `reweighter = { kind = ... }` table",
+        )),
         MethodKind::Adapt => Err(CoreError::invalid_param(
             "adapter",
             "missing",
             "an `adapter = { kind = ... }` table",
         )),
     }?)
+}
+
+/// Whether a learner lets sample weights change its fit (1-NN does not: one neighbour's
+/// vote ignores its weight). Pairing a reweighter with such a learner is refused, never a
+/// silent no-op.
+pub fn uses_weights(learner: &LearnerSpec) -> bool {
+    !matches!(learner, LearnerSpec::Knn { k: 1 })
+}
+
+/// Source weights, then the weighted learner; the weighting counts as fitting time.
+fn reweight(
+    spec: &ReweighterSpec,
+    learner: &LearnerSpec,
+    task: &TransferTask,
+    seed: u64,
+) -> Result<Outcome, MethodError> {
+    let t0 = Instant::now();
+    let w = spec.weights(&task.source, &task.target, seed)?;
+    let src = &task.source;
+    let (x, y, w) = match &task.target_labeled {
+        None => (src.x().to_owned(), src.y().clone(), w),
+        Some(l) => (
+            concatenate(Axis(0), &[src.x(), l.x()]).expect("same width"),
+            concatenate(Axis(0), &[src.y().view(), l.y().view()]).expect("1-D"),
+            concatenate(Axis(0), &[w.view(), Array1::ones(l.n_samples()).view()]).expect("1-D"),
+        ),
+    };
+    let train = TrainSet::new(x.view(), y.view(), src.n_classes()).with_weights(w.view());
+    let fitted = learner.build(seed)?.fit(train)?;
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let predictions = fitted.predict(task.target.x())?;
+    Ok(Outcome {
+        predictions,
+        fit_seconds,
+        predict_seconds: t1.elapsed().as_secs_f64(),
+    })
 }
 
 /// Adapter, then the learner in the adapted space; the adapter's time counts as fitting.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tlab_core::registry;
 use tlab_core::synthetic::BUILTIN_DATASETS;
 use tlab_core::{LearnerSpec, Preprocess};
-use tlab_transductive::AdapterSpec;
+use tlab_transductive::{AdapterSpec, ReweighterSpec};
 
 use crate::error::{Error, Result};
 use crate::methods::MethodKind;
@@ -56,6 +56,8 @@ pub struct MethodEntry {
     pub learner: LearnerSpec,
     /// `adapt` only: the domain adapter and its parameters.
     pub adapter: Option<AdapterSpec>,
+    /// `reweight` only: the source-sample reweighter and its parameters.
+    pub reweighter: Option<ReweighterSpec>,
     /// Target labels per class: 0 is the unsupervised setting.
     #[serde(default = "default_budgets")]
     pub budgets: Vec<usize>,
@@ -70,6 +72,9 @@ impl MethodEntry {
         let mut v = serde_json::json!({ "learner": self.learner });
         if let Some(a) = &self.adapter {
             v["adapter"] = serde_json::to_value(a).expect("serialisable");
+        }
+        if let Some(r) = &self.reweighter {
+            v["reweighter"] = serde_json::to_value(r).expect("serialisable");
         }
         v.to_string()
     }
@@ -181,6 +186,33 @@ impl Suite {
                 (Some(_), other) => {
                     return Err(format!(
                         "method {:?}: `adapter` is only for `adapt`, not `{}`",
+                        m.id,
+                        other.name()
+                    ))
+                }
+                (None, _) => {}
+            }
+            match (&m.reweighter, m.method) {
+                (None, MethodKind::Reweight) => {
+                    return Err(format!(
+                        "method {:?}: `reweight` needs `reweighter = {{ kind = ... }}`",
+                        m.id
+                    ))
+                }
+                (Some(r), MethodKind::Reweight) => {
+                    r.check().map_err(|e| format!("method {:?}: {e}", m.id))?;
+                    if !crate::methods::uses_weights(&m.learner) {
+                        return Err(format!(
+                            "method {:?}: 1-NN ignores sample weights, so the `{}` weights would be silently dropped; \
+                             use knn with k > 1, logistic or linear-svm",
+                            m.id,
+                            r.kind()
+                        ));
+                    }
+                }
+                (Some(_), other) => {
+                    return Err(format!(
+                        "method {:?}: `reweighter` is only for `reweight`, not `{}`",
                         m.id,
                         other.name()
                     ))

@@ -7,12 +7,14 @@ mod coral;
 mod error;
 mod mmd;
 mod pca;
+mod reweight;
 mod sa;
 
 pub use coral::Coral;
 pub use error::{Result, TransductiveError};
 pub use mmd::{Bda, Jda, MmdEmbedding, Tca};
 pub use pca::Pca;
+pub use reweight::{median_gamma, sq_distances, ReweighterSpec, REWEIGHTERS};
 pub use sa::SubspaceAlignment;
 
 use ndarray::{Array2, Axis};
