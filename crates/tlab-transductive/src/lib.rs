@@ -6,6 +6,7 @@
 mod coral;
 mod error;
 mod mmd;
+mod ot;
 mod pca;
 mod reweight;
 mod sa;
@@ -13,6 +14,7 @@ mod sa;
 pub use coral::Coral;
 pub use error::{Result, TransductiveError};
 pub use mmd::{Bda, Jda, MmdEmbedding, Tca};
+pub use ot::SinkhornTransport;
 pub use pca::Pca;
 pub use reweight::{median_gamma, sq_distances, ReweighterSpec, REWEIGHTERS};
 pub use sa::SubspaceAlignment;
@@ -92,6 +94,21 @@ pub enum AdapterSpec {
         #[serde(default = "dim100")]
         dim: usize,
     },
+    /// Entropic OT with barycentric mapping of the source (Courty et al., TPAMI 2017);
+    /// ε is relative to the median squared distance.
+    OtSinkhorn {
+        #[serde(default = "tenth")]
+        epsilon: f64,
+        #[serde(default = "thousand_iter")]
+        max_iter: usize,
+    },
+}
+
+fn tenth() -> f64 {
+    0.1
+}
+fn thousand_iter() -> usize {
+    1000
 }
 
 fn dim100() -> usize {
@@ -111,13 +128,14 @@ fn one_nn() -> LearnerSpec {
 }
 
 /// Names and one-line descriptions of every adapter (for `tlab list`).
-pub const ADAPTERS: [(&str, &str); 6] = [
+pub const ADAPTERS: [(&str, &str); 7] = [
     ("pca", "dim = 100: PCA of the stacked domains"),
     ("tca", "dim = 100, lambda = 1.0: Transfer Component Analysis (primal, linear kernel)"),
     ("jda", "dim = 100, lambda = 1.0, iterations = 10, pseudo_labeler = 1-NN: Joint Distribution Adaptation"),
     ("bda", "dim = 100, lambda = 1.0, mu = 0.5, iterations = 10, weighted = false: (W-)BDA"),
     ("coral", "regularisation = 1.0: CORAL (source whitened and re-coloured with the target covariance)"),
     ("sa", "dim = 100: Subspace Alignment"),
+    ("ot-sinkhorn", "epsilon = 0.1 (× median cost), max_iter = 1000: entropic OT, barycentric mapping"),
 ];
 
 impl AdapterSpec {
@@ -154,6 +172,9 @@ impl AdapterSpec {
             )?),
             AdapterSpec::Coral { regularisation } => Box::new(Coral::new(*regularisation)?),
             AdapterSpec::Sa { dim } => Box::new(SubspaceAlignment::new(*dim)?),
+            AdapterSpec::OtSinkhorn { epsilon, max_iter } => {
+                Box::new(SinkhornTransport::new(*epsilon, *max_iter)?)
+            }
         })
     }
 
@@ -168,6 +189,7 @@ impl AdapterSpec {
             AdapterSpec::Bda { weighted: true, .. } => "w-bda",
             AdapterSpec::Coral { .. } => "coral",
             AdapterSpec::Sa { .. } => "sa",
+            AdapterSpec::OtSinkhorn { .. } => "ot-sinkhorn",
         }
     }
 }
