@@ -185,7 +185,7 @@ mod tests {
             u = Array1::from_elem(3, 1.0 / 3.0) / k.dot(&v);
             v = Array1::from_elem(2, 0.5) / k.t().dot(&u);
         }
-        let dense = &k * &u.view().insert_axis(Axis(1)) * &v.view().insert_axis(Axis(0));
+        let dense = &k * &u.view().insert_axis(Axis(1)) * v.view().insert_axis(Axis(0));
         assert!(g.iter().zip(&dense).all(|(a, b)| (a - b).abs() < 1e-9));
     }
 
