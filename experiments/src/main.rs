@@ -77,6 +77,7 @@ fn list() {
     println!("  knn          k = 1");
     println!("  logistic     c = 1.0, max_iter = 500");
     println!("  linear-svm   c = 1.0, max_iter = 1000, tol = 1e-4");
+    println!("  linear-svm-cv  c_grid = [0.001, 0.01, 0.1, 1, 10], folds = 5 (C chosen on the training rows only)");
     println!("\nPreprocessing (`preprocess = ...`):");
     for p in tlab_core::Preprocess::ALL {
         println!("  {}", p.name());

@@ -13,7 +13,7 @@ mod sa;
 
 pub use coral::Coral;
 pub use error::{Result, TransductiveError};
-pub use mmd::{Bda, Jda, MmdEmbedding, Tca};
+pub use mmd::{Bda, Jda, Kernel, MmdEmbedding, Tca};
 pub use ot::SinkhornTransport;
 pub use pca::Pca;
 pub use reweight::{median_gamma, sq_distances, ReweighterSpec, REWEIGHTERS};
@@ -50,12 +50,16 @@ pub enum AdapterSpec {
         #[serde(default = "dim100")]
         dim: usize,
     },
-    /// Transfer Component Analysis, primal with a linear kernel (Pan et al., TNN 2011).
+    /// Transfer Component Analysis (Pan et al., TNN 2011): primal for the linear kernel,
+    /// kernel (exact, or Nyström with `nystrom` landmarks) otherwise.
     Tca {
         #[serde(default = "dim100")]
         dim: usize,
         #[serde(default = "unit")]
         lambda: f64,
+        #[serde(default)]
+        kernel: Kernel,
+        nystrom: Option<usize>,
     },
     /// Joint Distribution Adaptation (Long et al., ICCV 2013).
     Jda {
@@ -130,7 +134,7 @@ fn one_nn() -> LearnerSpec {
 /// Names and one-line descriptions of every adapter (for `tlab list`).
 pub const ADAPTERS: [(&str, &str); 7] = [
     ("pca", "dim = 100: PCA of the stacked domains"),
-    ("tca", "dim = 100, lambda = 1.0: Transfer Component Analysis (primal, linear kernel)"),
+    ("tca", "dim = 100, lambda = 1.0, kernel = linear | rbf {gamma} | poly {gamma, coef0, degree}, nystrom = none: TCA"),
     ("jda", "dim = 100, lambda = 1.0, iterations = 10, pseudo_labeler = 1-NN: Joint Distribution Adaptation"),
     ("bda", "dim = 100, lambda = 1.0, mu = 0.5, iterations = 10, weighted = false: (W-)BDA"),
     ("coral", "regularisation = 1.0: CORAL (source whitened and re-coloured with the target covariance)"),
@@ -143,7 +147,12 @@ impl AdapterSpec {
     pub fn build(&self) -> Result<Box<dyn Adapter>> {
         Ok(match self {
             AdapterSpec::Pca { dim } => Box::new(Pca::new(*dim)?),
-            AdapterSpec::Tca { dim, lambda } => Box::new(Tca::new(*dim, *lambda)?),
+            AdapterSpec::Tca {
+                dim,
+                lambda,
+                kernel,
+                nystrom,
+            } => Box::new(Tca::with_kernel(*dim, *lambda, *kernel, *nystrom)?),
             AdapterSpec::Jda {
                 dim,
                 lambda,
@@ -257,18 +266,19 @@ mod tests {
                 pseudo_labeler: LearnerSpec::Knn { k: 1 }
             }
         );
-        assert!(AdapterSpec::Tca {
-            dim: 0,
-            lambda: 1.0
-        }
-        .build()
-        .is_err());
-        assert!(AdapterSpec::Tca {
-            dim: 5,
-            lambda: -1.0
-        }
-        .build()
-        .is_err());
+        let tca = |dim, lambda, kernel, nystrom| {
+            AdapterSpec::Tca {
+                dim,
+                lambda,
+                kernel,
+                nystrom,
+            }
+            .build()
+        };
+        assert!(tca(0, 1.0, Kernel::Linear, None).is_err());
+        assert!(tca(5, -1.0, Kernel::Linear, None).is_err());
+        assert!(tca(5, 1.0, Kernel::Rbf { gamma: Some(-2.0) }, None).is_err());
+        assert!(tca(50, 1.0, Kernel::Rbf { gamma: None }, Some(10)).is_err());
         assert!(AdapterSpec::Coral {
             regularisation: 0.0
         }

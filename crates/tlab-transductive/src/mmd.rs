@@ -15,9 +15,14 @@
 //! MATLAB's `eigs` return them: the published accuracies depend on that scaling.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use tlab_core::{linalg, LabeledDomain, LearnerSpec, TrainSet, UnlabeledDomain};
 
 use crate::error::{invalid, Result, TransductiveError};
+use crate::reweight::{median_gamma, sq_distances};
 use crate::{check_dims, l2_rows, mean_rows, Adapter, Embedded};
 
 /// The shared solver: dimension and regularisation.
@@ -151,16 +156,109 @@ fn conditional(
         .collect()
 }
 
-/// Transfer Component Analysis, primal, linear kernel: the marginal MMD term only, one pass.
+/// TCA's kernel. `Linear` is the primal problem (features × features); the others solve
+/// the kernel problem (samples × samples), or its Nyström approximation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Kernel {
+    #[default]
+    Linear,
+    /// `exp(−γ‖x − y‖²)`; γ defaults to 1 / the median squared distance.
+    Rbf { gamma: Option<f64> },
+    /// `(γ xᵀy + coef0)^degree`.
+    Poly {
+        #[serde(default = "one_f")]
+        gamma: f64,
+        #[serde(default = "one_f")]
+        coef0: f64,
+        #[serde(default = "two")]
+        degree: i32,
+    },
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+fn two() -> i32 {
+    2
+}
+
+impl Kernel {
+    fn check(&self) -> Result<()> {
+        match *self {
+            Kernel::Rbf { gamma: Some(g) } if !(g.is_finite() && g > 0.0) => {
+                Err(invalid("gamma", g, "a finite value > 0"))
+            }
+            Kernel::Poly {
+                gamma,
+                coef0,
+                degree,
+            } if !(gamma.is_finite() && gamma > 0.0 && coef0.is_finite() && degree >= 1) => {
+                Err(invalid(
+                    "poly kernel",
+                    format!("gamma {gamma}, coef0 {coef0}, degree {degree}"),
+                    "gamma > 0, finite coef0, degree ≥ 1",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The kernel matrix between the rows of `a` and `b`; `rbf_gamma` is the resolved RBF width.
+    fn matrix(
+        &self,
+        a: ArrayView2<'_, f64>,
+        b: ArrayView2<'_, f64>,
+        rbf_gamma: f64,
+    ) -> Array2<f64> {
+        match *self {
+            Kernel::Linear => a.dot(&b.t()),
+            Kernel::Rbf { .. } => sq_distances(a, b).mapv(|d| (-rbf_gamma * d).exp()),
+            Kernel::Poly {
+                gamma,
+                coef0,
+                degree,
+            } => a.dot(&b.t()).mapv(|v| (gamma * v + coef0).powi(degree)),
+        }
+    }
+}
+
+/// Transfer Component Analysis: the marginal MMD term only, one pass. Primal for the linear
+/// kernel; otherwise the kernel problem — exactly (an n × n pencil, the columns of K playing
+/// the features) or, with `nystrom = m`, primal TCA on the Nyström features `C W^{-1/2}` of
+/// `m` landmarks drawn by seed.
 #[derive(Debug, Clone)]
 pub struct Tca {
     solver: MmdEmbedding,
+    kernel: Kernel,
+    nystrom: Option<usize>,
 }
 
 impl Tca {
     pub fn new(dim: usize, lambda: f64) -> Result<Self> {
+        Self::with_kernel(dim, lambda, Kernel::Linear, None)
+    }
+
+    pub fn with_kernel(
+        dim: usize,
+        lambda: f64,
+        kernel: Kernel,
+        nystrom: Option<usize>,
+    ) -> Result<Self> {
+        kernel.check()?;
+        if let Some(m) = nystrom {
+            if m < dim {
+                return Err(invalid(
+                    "nystrom",
+                    m,
+                    format!("at least dim = {dim} landmarks"),
+                ));
+            }
+        }
         Ok(Self {
             solver: MmdEmbedding::new(dim, lambda)?,
+            kernel,
+            nystrom,
         })
     }
 }
@@ -173,16 +271,59 @@ impl Adapter for Tca {
         &self,
         source: &LabeledDomain,
         target: &UnlabeledDomain,
-        _seed: u64,
+        seed: u64,
     ) -> Result<Embedded> {
-        check_dims("TCA", source, target, Some(self.solver.dim))?;
+        let (ns, nt) = (source.n_samples(), target.n_samples());
+        let terms = [(1.0, marginal(ns, nt))];
+        if self.kernel == Kernel::Linear {
+            check_dims("TCA", source, target, Some(self.solver.dim))?;
+            let x = stacked(source, target);
+            let proj = self.solver.projection(x.view(), &terms)?;
+            return Ok(embed(&x, &proj, ns));
+        }
+        check_dims("TCA", source, target, None)?;
+        let n = ns + nt;
+        let width = self.nystrom.map_or(n, |m| m.min(n));
+        if self.solver.dim >= width {
+            return Err(TransductiveError::Data {
+                method: "TCA",
+                detail: format!(
+                    "dim = {} needs more than {width} kernel features (samples or landmarks)",
+                    self.solver.dim
+                ),
+            });
+        }
         let x = stacked(source, target);
-        let proj = self.solver.projection(
-            x.view(),
-            &[(1.0, marginal(source.n_samples(), target.n_samples()))],
-        )?;
-        Ok(embed(&x, &proj, source.n_samples()))
+        let gamma = match self.kernel {
+            Kernel::Rbf { gamma: Some(g) } => g,
+            _ => median_gamma(source.x(), target.x(), seed),
+        };
+        let features = match self.nystrom {
+            None => self.kernel.matrix(x.view(), x.view(), gamma),
+            Some(_) => {
+                let mut rows: Vec<usize> = (0..n).collect();
+                rows.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+                rows.truncate(width);
+                let landmarks = x.select(Axis(0), &rows);
+                let c = self.kernel.matrix(x.view(), landmarks.view(), gamma);
+                let w = self
+                    .kernel
+                    .matrix(landmarks.view(), landmarks.view(), gamma);
+                c.dot(&inverse_sqrt_psd(&w)?)
+            }
+        };
+        let proj = self.solver.projection(features.view(), &terms)?;
+        Ok(embed(&features, &proj, ns))
     }
+}
+
+/// `W^{-1/2}` of a symmetric PSD matrix, eigenvalues below 1e-10 × the largest dropped
+/// (the Nyström pseudo-inverse).
+fn inverse_sqrt_psd(w: &Array2<f64>) -> Result<Array2<f64>> {
+    let (vals, vecs) = linalg::sym_eigh(w.view())?;
+    let top = vals.iter().cloned().fold(0.0, f64::max);
+    let scale = vals.mapv(|v| if v > 1e-10 * top { 1.0 / v.sqrt() } else { 0.0 });
+    Ok((&vecs * &scale).dot(&vecs.t()))
 }
 
 /// The iterative scheme shared by JDA and BDA: solve, pseudo-label the target, re-solve.

@@ -11,7 +11,7 @@ mod svm;
 
 pub use knn::{KNearest, KNearestFit};
 pub use logistic::{LogisticFit, LogisticRegression};
-pub use svm::{LinearSvm, LinearSvmFit};
+pub use svm::{LinearSvm, LinearSvmCv, LinearSvmFit};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -143,6 +143,14 @@ pub enum LearnerSpec {
         #[serde(default = "default_logistic_iter")]
         max_iter: usize,
     },
+    /// Linear SVM whose C is chosen by stratified k-fold cross-validation on the training
+    /// rows alone (the source, in a transfer task — never the target's labels).
+    LinearSvmCv {
+        #[serde(default = "default_c_grid")]
+        c_grid: Vec<f64>,
+        #[serde(default = "default_folds")]
+        folds: usize,
+    },
     /// One-vs-rest linear SVM (squared hinge, as LIBLINEAR / scikit-learn's LinearSVC).
     LinearSvm {
         #[serde(default = "unit")]
@@ -166,6 +174,12 @@ fn default_logistic_iter() -> usize {
 fn default_svm_iter() -> usize {
     1000
 }
+fn default_c_grid() -> Vec<f64> {
+    vec![0.001, 0.01, 0.1, 1.0, 10.0]
+}
+fn default_folds() -> usize {
+    5
+}
 fn default_svm_tol() -> f64 {
     1e-4
 }
@@ -181,6 +195,9 @@ impl LearnerSpec {
             LearnerSpec::LinearSvm { c, max_iter, tol } => {
                 Box::new(LinearSvm::new(c, max_iter, seed)?.with_tol(tol)?)
             }
+            LearnerSpec::LinearSvmCv { ref c_grid, folds } => {
+                Box::new(LinearSvmCv::new(c_grid.clone(), folds, seed)?)
+            }
         })
     }
 
@@ -190,6 +207,7 @@ impl LearnerSpec {
             LearnerSpec::Knn { k } => format!("{k}nn"),
             LearnerSpec::Logistic { .. } => "logistic".into(),
             LearnerSpec::LinearSvm { .. } => "svm".into(),
+            LearnerSpec::LinearSvmCv { .. } => "svm-cv".into(),
         }
     }
 }

@@ -120,6 +120,79 @@ impl Classifier for LinearSvm {
     }
 }
 
+/// A linear SVM whose C is picked from a grid by stratified k-fold cross-validation on the
+/// training rows (ties go to the smaller C), then refitted on all of them.
+#[derive(Debug, Clone)]
+pub struct LinearSvmCv {
+    grid: Vec<f64>,
+    folds: usize,
+    seed: u64,
+}
+
+impl LinearSvmCv {
+    pub fn new(grid: Vec<f64>, folds: usize, seed: u64) -> Result<Self> {
+        if grid.is_empty() {
+            return Err(CoreError::invalid("c_grid", "[]", "at least one value"));
+        }
+        for &c in &grid {
+            LinearSvm::new(c, 1, seed)?;
+        }
+        if folds < 2 {
+            return Err(CoreError::invalid("folds", folds, "≥ 2"));
+        }
+        Ok(Self { grid, folds, seed })
+    }
+}
+
+impl Classifier for LinearSvmCv {
+    fn fit(&self, data: TrainSet<'_>) -> Result<Box<dyn FittedClassifier>> {
+        data.check("linear SVM (CV)")?;
+        let n = data.x.nrows();
+        // Stratified folds: each class's rows shuffled by seed, dealt round-robin.
+        let mut fold_of = vec![0; n];
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        for c in 0..data.n_classes {
+            let mut rows: Vec<usize> = (0..n).filter(|&i| data.y[i] == c).collect();
+            rows.shuffle(&mut rng);
+            for (k, i) in rows.into_iter().enumerate() {
+                fold_of[i] = k % self.folds;
+            }
+        }
+        let mut best = (f64::NEG_INFINITY, self.grid[0]);
+        for &c in &self.grid {
+            let model = LinearSvm::new(c, 1000, self.seed)?;
+            let mut correct = 0usize;
+            for f in 0..self.folds {
+                let train: Vec<usize> = (0..n).filter(|&i| fold_of[i] != f).collect();
+                let test: Vec<usize> = (0..n).filter(|&i| fold_of[i] == f).collect();
+                if train.is_empty() || test.is_empty() {
+                    continue;
+                }
+                let x = data.x.select(Axis(0), &train);
+                let y: Array1<usize> = train.iter().map(|&i| data.y[i]).collect();
+                let w: Option<Array1<f64>> =
+                    data.weights.map(|w| train.iter().map(|&i| w[i]).collect());
+                let mut ts = TrainSet::new(x.view(), y.view(), data.n_classes);
+                if let Some(w) = &w {
+                    ts = ts.with_weights(w.view());
+                }
+                let fit = model.fit(ts)?;
+                let p = fit.predict(data.x.select(Axis(0), &test).view())?;
+                correct += test
+                    .iter()
+                    .zip(&p)
+                    .filter(|(&i, &c)| data.y[i] == c)
+                    .count();
+            }
+            let acc = correct as f64 / n as f64;
+            if acc > best.0 {
+                best = (acc, c);
+            }
+        }
+        LinearSvm::new(best.1, 1000, self.seed)?.fit(data)
+    }
+}
+
 pub(crate) fn argmax_rows(z: &Array2<f64>) -> Array1<usize> {
     z.axis_iter(Axis(0))
         .map(|r| {
@@ -214,6 +287,23 @@ mod tests {
         }
         let fit = svm.fit(TrainSet::new(xv, y.view(), 3)).unwrap();
         assert_eq!(fit.n_classes(), 3);
+    }
+
+    #[test]
+    fn cv_picks_c_from_the_training_rows_and_rejects_bad_grids() {
+        // Two well-separated classes: every C separates them, so CV accuracy ties and the
+        // smallest C wins; the refit must still classify both sides correctly.
+        let x = array![[0.0], [0.2], [0.4], [0.6], [5.0], [5.2], [5.4], [5.6]];
+        let y = array![0, 0, 0, 0, 1, 1, 1, 1];
+        let m = LinearSvmCv::new(vec![0.1, 1.0, 10.0], 2, 0).unwrap();
+        let fit = m.fit(TrainSet::new(x.view(), y.view(), 2)).unwrap();
+        assert_eq!(
+            fit.predict(array![[0.1], [5.5]].view()).unwrap(),
+            array![0, 1]
+        );
+        assert!(LinearSvmCv::new(vec![], 5, 0).is_err());
+        assert!(LinearSvmCv::new(vec![1.0, -1.0], 5, 0).is_err());
+        assert!(LinearSvmCv::new(vec![1.0], 1, 0).is_err());
     }
 
     #[test]
