@@ -144,3 +144,46 @@ fn office_caltech_nn_row_through_the_pipeline() {
         "{table}"
     );
 }
+
+#[test]
+fn adapters_and_reweighters_run_in_both_settings() {
+    let text = r#"
+name = "da"
+dataset = "synthetic"
+pairs = [["moons:angle=0", "moons:angle=35"]]
+seeds = [1]
+
+[[methods]]
+id = "sa"
+method = "adapt"
+adapter = { kind = "sa", dim = 2 }
+learner = { kind = "knn", k = 1 }
+budgets = [0, 3]
+
+[[methods]]
+id = "ot"
+method = "adapt"
+adapter = { kind = "ot-sinkhorn" }
+learner = { kind = "knn", k = 1 }
+
+[[methods]]
+id = "kmm"
+method = "reweight"
+reweighter = { kind = "kmm" }
+learner = { kind = "logistic" }
+budgets = [0, 3]
+"#;
+    let s = Suite::parse(text, "da").unwrap();
+    let rows = run_suite(&s, None, true).unwrap();
+    assert_eq!(rows.len(), 5);
+    for r in &rows {
+        assert!(r.accuracy > 0.0 && r.accuracy <= 100.0, "{r:?}");
+        assert!(
+            r.params.contains("\"adapter\"") || r.params.contains("\"reweighter\""),
+            "{}",
+            r.params
+        );
+        // Few-shot rows are scored on the target minus 3 labels per class (2 classes).
+        assert_eq!(r.n_scored, if r.budget == 3 { 294 } else { 300 });
+    }
+}
