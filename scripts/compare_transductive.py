@@ -1,0 +1,102 @@
+"""Side by side: tlab against skada 0.6 / POT on the whole 12-pair Office-Caltech SURF table.
+
+Run through scripts/compare-peers (which builds the virtualenv). For each method: the
+whole table (12 pairs, fit + predict, 1-NN after adaptation unless stated), medians of
+REPEATS runs, single-threaded on both sides (OPENBLAS/OMP/MKL threads 1; `tlab --threads 1`),
+and the average accuracy of each, so the timings compare like with like.
+Usage: python3 compare_transductive.py DATA_DIR TLAB_BINARY [REPEATS]
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.io as sio
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.linear_model import LogisticRegression
+import skada
+
+DOMAINS = {"C": "Caltech10", "A": "amazon", "W": "webcam", "D": "dslr"}
+NAMES = {"C": "caltech", "A": "amazon", "W": "webcam", "D": "dslr"}
+PAIRS = ["CA", "CW", "CD", "AC", "AW", "AD", "WC", "WA", "WD", "DC", "DA", "DW"]
+
+
+def load(data_dir, key):
+    m = sio.loadmat(f"{data_dir}/office_caltech10_surf/{DOMAINS[key]}_SURF_L10.mat")
+    x = m["fts"].astype(float)
+    x = x / x.sum(1, keepdims=True)
+    s = x.std(0)
+    s[s == 0] = 1
+    return (x - x.mean(0)) / s, m["labels"].ravel().astype(int)
+
+
+# (name, skada pipeline factory, tlab method TOML)
+METHODS = [
+    ("SA(100)", lambda: skada.make_da_pipeline(skada.SubspaceAlignmentAdapter(n_components=100), KNeighborsClassifier(1)),
+     'method = "adapt"\nadapter = { kind = "sa", dim = 100 }\nlearner = { kind = "knn", k = 1 }'),
+    ("CORAL", lambda: skada.make_da_pipeline(skada.CORALAdapter(), KNeighborsClassifier(1)),
+     'method = "adapt"\nadapter = { kind = "coral" }\nlearner = { kind = "knn", k = 1 }'),
+    ("TCA (linear, 100)", lambda: skada.make_da_pipeline(skada.TransferComponentAnalysisAdapter(kernel="linear", n_components=100, mu=1.0), KNeighborsClassifier(1)),
+     'method = "adapt"\nadapter = { kind = "tca", dim = 100, lambda = 1.0 }\nlearner = { kind = "knn", k = 1 }'),
+    ("Sinkhorn OT mapping", lambda: skada.make_da_pipeline(skada.EntropicOTMappingAdapter(reg_e=0.1 * 1.0), KNeighborsClassifier(1)),
+     'method = "adapt"\nadapter = { kind = "ot-sinkhorn", epsilon = 0.1 }\nlearner = { kind = "knn", k = 1 }'),
+    ("KMM + logistic", lambda: skada.make_da_pipeline(skada.KMMReweightAdapter(), LogisticRegression(C=1.0, max_iter=500)),
+     'method = "reweight"\nreweighter = { kind = "kmm" }\nlearner = { kind = "logistic", c = 1.0 }'),
+]
+
+
+def skada_table(make, data):
+    accs = []
+    for p in PAIRS:
+        (xs, ys), (xt, yt) = data[p[0]], data[p[1]]
+        x = np.vstack([xs, xt])
+        y = np.concatenate([ys, -np.ones_like(yt)])
+        sd = np.concatenate([np.ones(len(ys)), -np.ones(len(yt))])
+        pipe = make()
+        pipe.fit(x, y, sample_domain=sd)
+        accs.append(100 * (pipe.predict(xt, sample_domain=-np.ones(len(yt))) == yt).mean())
+    return float(np.mean(accs))
+
+
+def tlab_suite(method_toml):
+    pairs = ", ".join(f'["{NAMES[p[0]]}", "{NAMES[p[1]]}"]' for p in PAIRS)
+    return f'name = "peer-compare"\ndataset = "office-caltech-surf"\npairs = [{pairs}]\nseeds = [0]\n\n[[methods]]\nid = "m"\n{method_toml}\n'
+
+
+def main():
+    data_dir, tlab = sys.argv[1], sys.argv[2]
+    repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    data = {k: load(data_dir, k) for k in DOMAINS}
+    out = tempfile.mkdtemp()
+    print("| method | tlab (s) | tlab acc | skada (s) | skada acc | skada / tlab |")
+    print("|---|---|---|---|---|---|")
+    for name, make, toml in METHODS:
+        suite = os.path.join(out, "suite.toml")
+        with open(suite, "w") as f:
+            f.write(tlab_suite(toml))
+        t_tlab = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run([tlab, "run", suite, "--data-dir", data_dir, "--out", out, "--quiet", "--threads", "1"],
+                           check=True, capture_output=True)
+            t_tlab.append(time.perf_counter() - t)
+        with open(os.path.join(out, "peer-compare", "table.md")) as f:
+            avg_line = [l for l in f if l.startswith("| **average**")][0]
+        acc_tlab = float(avg_line.split("|")[2].strip().strip("*"))
+        t_sk, acc_sk = [], None
+        for _ in range(repeats):
+            t = time.perf_counter()
+            try:
+                acc_sk = skada_table(make, data)
+            except Exception as e:  # a peer failing on real data is a result too
+                acc_sk = f"error: {type(e).__name__}"
+            t_sk.append(time.perf_counter() - t)
+        ts, tk = float(np.median(t_tlab)), float(np.median(t_sk))
+        acc_sk_s = f"{acc_sk:.2f}" if isinstance(acc_sk, float) else acc_sk
+        print(f"| {name} | {ts:.2f} | {acc_tlab:.2f} | {tk:.2f} | {acc_sk_s} | {tk / ts:.2f}× |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
