@@ -1,5 +1,6 @@
 //! The paper-style Markdown table: rows are pairs, columns are methods (mean ± std over
-//! seeds), an average row, and the published number beside ours where the suite names one.
+//! seeds), an average row, and the published number beside ours, with our difference (Δ =
+//! ours − published), where the suite names one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -55,6 +56,7 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
         head.push(title.clone());
         if suite.published.contains_key(id) {
             head.push(format!("{title} (published)"));
+            head.push("Δ".to_string());
         }
     }
     let mut out = String::new();
@@ -80,9 +82,11 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     for (s, t) in &pairs {
         let mut cells = vec![suite.pair_label(s, t)];
         for (ci, (id, k, _)) in cols.iter().enumerate() {
+            let mut ours = None;
             match acc.get(&(s.clone(), t.clone(), id.clone(), *k as u64)) {
                 Some(v) => {
                     let (m, sd) = mean_std(v);
+                    ours = Some(m);
                     col_means[ci].push(m);
                     cells.push(if multi_seed {
                         format!("{m:.2} ± {sd:.2}")
@@ -97,8 +101,9 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
                     Some(v) => {
                         pub_means.entry(id.clone()).or_default().push(*v);
                         cells.push(format!("{v:.2}"));
+                        cells.push(ours.map_or("–".into(), |m| format!("{:+.2}", m - v)));
                     }
-                    None => cells.push("–".into()),
+                    None => cells.extend(["–".to_string(), "–".to_string()]),
                 }
             }
         }
@@ -114,11 +119,14 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
         });
         if suite.published.contains_key(id) {
             let p = pub_means.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            avg.push(if p.len() == pairs.len() {
-                format!("**{:.2}**", mean_std(p).0)
+            let complete = p.len() == pairs.len() && v.len() == pairs.len() && !v.is_empty();
+            if complete {
+                let (ours, published) = (mean_std(v).0, mean_std(p).0);
+                avg.push(format!("**{published:.2}**"));
+                avg.push(format!("**{:+.2}**", ours - published));
             } else {
-                "–".into()
-            });
+                avg.extend(["–".to_string(), "–".to_string()]);
+            }
         }
     }
     let _ = writeln!(out, "| {} |", avg.join(" | "));
