@@ -19,6 +19,15 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// A signed difference to two decimals; one that rounds to zero prints as `0.00`, unsigned.
+fn delta(d: f64) -> String {
+    if d.abs() < 0.005 {
+        "0.00".into()
+    } else {
+        format!("{d:+.2}")
+    }
+}
+
 /// A column: a method id and, for methods with several budgets, the budget.
 fn columns(suite: &Suite) -> Vec<(String, usize, String)> {
     let mut out = Vec::new();
@@ -101,7 +110,7 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
                     Some(v) => {
                         pub_means.entry(id.clone()).or_default().push(*v);
                         cells.push(format!("{v:.2}"));
-                        cells.push(ours.map_or("–".into(), |m| format!("{:+.2}", m - v)));
+                        cells.push(ours.map_or("–".into(), |m| delta(m - v)));
                     }
                     None => cells.extend(["–".to_string(), "–".to_string()]),
                 }
@@ -123,7 +132,7 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
             if complete {
                 let (ours, published) = (mean_std(v).0, mean_std(p).0);
                 avg.push(format!("**{published:.2}**"));
-                avg.push(format!("**{:+.2}**", ours - published));
+                avg.push(format!("**{}**", delta(ours - published)));
             } else {
                 avg.extend(["–".to_string(), "–".to_string()]);
             }
