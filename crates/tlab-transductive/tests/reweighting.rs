@@ -25,6 +25,7 @@ fn weights_pull_the_source_toward_the_target() {
     for (json, keep) in [
         (r#"{"kind":"kmm"}"#, 0.5),
         (r#"{"kind":"discriminative"}"#, 0.5),
+        (r#"{"kind":"kliep"}"#, 0.5),
         (r#"{"kind":"nearest-neighbour"}"#, 0.75),
     ] {
         let spec: ReweighterSpec = serde_json::from_str(json).unwrap();
@@ -54,4 +55,6 @@ fn bad_parameters_and_mismatched_domains_are_errors() {
     assert!(bad.check().unwrap_err().to_string().contains("gamma"));
     let bad: ReweighterSpec = serde_json::from_str(r#"{"kind":"discriminative","c":0}"#).unwrap();
     assert!(bad.check().is_err());
+    let bad: ReweighterSpec = serde_json::from_str(r#"{"kind":"kliep","folds":1}"#).unwrap();
+    assert!(bad.check().unwrap_err().to_string().contains("folds"));
 }
