@@ -5,6 +5,7 @@
 
 mod coral;
 mod error;
+mod gfk;
 mod mmd;
 mod ot;
 mod pca;
@@ -13,6 +14,7 @@ mod sa;
 
 pub use coral::Coral;
 pub use error::{Result, TransductiveError};
+pub use gfk::Gfk;
 pub use mmd::{Bda, Jda, Kernel, MmdEmbedding, Tca};
 pub use ot::SinkhornTransport;
 pub use pca::Pca;
@@ -93,6 +95,11 @@ pub enum AdapterSpec {
         #[serde(default = "unit")]
         regularisation: f64,
     },
+    /// Geodesic Flow Kernel (Gong et al., CVPR 2012).
+    Gfk {
+        #[serde(default = "dim20")]
+        dim: usize,
+    },
     /// Subspace Alignment (Fernando et al., ICCV 2013).
     Sa {
         #[serde(default = "dim100")]
@@ -118,6 +125,9 @@ fn thousand_iter() -> usize {
 fn dim100() -> usize {
     100
 }
+fn dim20() -> usize {
+    20
+}
 fn unit() -> f64 {
     1.0
 }
@@ -132,13 +142,14 @@ fn one_nn() -> LearnerSpec {
 }
 
 /// Names and one-line descriptions of every adapter (for `tlab list`).
-pub const ADAPTERS: [(&str, &str); 7] = [
+pub const ADAPTERS: [(&str, &str); 8] = [
     ("pca", "dim = 100: PCA of the stacked domains"),
     ("tca", "dim = 100, lambda = 1.0, kernel = linear | rbf {gamma} | poly {gamma, coef0, degree}, nystrom = none: TCA"),
     ("jda", "dim = 100, lambda = 1.0, iterations = 10, pseudo_labeler = 1-NN: Joint Distribution Adaptation"),
     ("bda", "dim = 100, lambda = 1.0, mu = 0.5, iterations = 10, weighted = false: (W-)BDA"),
     ("coral", "regularisation = 1.0: CORAL (source whitened and re-coloured with the target covariance)"),
     ("sa", "dim = 100: Subspace Alignment"),
+    ("gfk", "dim = 20: Geodesic Flow Kernel (closed form; embedding whose distances are GFK's)"),
     ("ot-sinkhorn", "epsilon = 0.1 (× median cost), max_iter = 1000: entropic OT, barycentric mapping"),
 ];
 
@@ -181,6 +192,7 @@ impl AdapterSpec {
             )?),
             AdapterSpec::Coral { regularisation } => Box::new(Coral::new(*regularisation)?),
             AdapterSpec::Sa { dim } => Box::new(SubspaceAlignment::new(*dim)?),
+            AdapterSpec::Gfk { dim } => Box::new(Gfk::new(*dim)?),
             AdapterSpec::OtSinkhorn { epsilon, max_iter } => {
                 Box::new(SinkhornTransport::new(*epsilon, *max_iter)?)
             }
@@ -198,6 +210,7 @@ impl AdapterSpec {
             AdapterSpec::Bda { weighted: true, .. } => "w-bda",
             AdapterSpec::Coral { .. } => "coral",
             AdapterSpec::Sa { .. } => "sa",
+            AdapterSpec::Gfk { .. } => "gfk",
             AdapterSpec::OtSinkhorn { .. } => "ot-sinkhorn",
         }
     }
