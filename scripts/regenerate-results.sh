@@ -9,7 +9,7 @@ data="${1:-${TLAB_DATA:-../shared/data}}"
 cargo build -p tlab-experiments
 tlab="${CARGO_TARGET_DIR:-target}/debug/tlab"
 "$tlab" --out results --quiet >/dev/null
-for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech-surf-da mnist-usps-da coil20-da office-caltech-surf-coral-svm; do
+for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech-surf-da mnist-usps-da coil20-da office-caltech-surf-coral-svm amazon-reviews-da; do
     "$tlab" run "experiments/suites/$suite.toml" --data-dir "$data" --out results --quiet >/dev/null
 done
 echo "tables written under results/*/table.md"

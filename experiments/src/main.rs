@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tlab_experiments::methods::METHODS;
 use tlab_experiments::suite::Suite;
@@ -84,13 +83,23 @@ fn list() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, no backtrace: our errors already carry their cause in the message.
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
-            .context("setting the thread count")?;
+            .map_err(|e| anyhow::anyhow!("setting the thread count: {e}"))?;
     }
     let suites = match &cli.command {
         Some(Command::List) => {
