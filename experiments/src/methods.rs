@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use ndarray::{concatenate, Array1, Axis};
+use ndarray::{concatenate, Array1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -165,25 +165,15 @@ fn reweight(
 ) -> Result<Outcome, MethodError> {
     let t0 = Instant::now();
     let w = spec.weights(&task.source, &task.target, seed)?;
-    let src = &task.source;
-    let (x, y, w) = match &task.target_labeled {
-        None => (src.x().to_owned(), src.y().clone(), w),
-        Some(l) => (
-            concatenate(Axis(0), &[src.x(), l.x()]).expect("same width"),
-            concatenate(Axis(0), &[src.y().view(), l.y().view()]).expect("1-D"),
-            concatenate(Axis(0), &[w.view(), Array1::ones(l.n_samples()).view()]).expect("1-D"),
-        ),
-    };
-    let train = TrainSet::new(x.view(), y.view(), src.n_classes()).with_weights(w.view());
-    let fitted = learner.build(seed)?.fit(train)?;
-    let fit_seconds = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let predictions = fitted.predict(task.target.x())?;
-    Ok(Outcome {
-        predictions,
-        fit_seconds,
-        predict_seconds: t1.elapsed().as_secs_f64(),
-    })
+    train_and_label(
+        learner,
+        seed,
+        task,
+        task.source.x(),
+        task.target.x(),
+        Some(w),
+        t0,
+    )
 }
 
 /// Adapter, then the learner in the adapted space; the adapter's time counts as fitting.
@@ -195,25 +185,52 @@ fn adapt(
 ) -> Result<Outcome, MethodError> {
     let t0 = Instant::now();
     let emb = spec.build()?.adapt(&task.source, &task.target, seed)?;
+    train_and_label(
+        learner,
+        seed,
+        task,
+        emb.source.view(),
+        emb.target.view(),
+        None,
+        t0,
+    )
+}
+
+/// Trains the learner on the source rows `source_x` (optionally weighted) — plus, in a
+/// few-shot task, the labelled target rows of `target_x` with weight 1 — and labels every
+/// row of `target_x`. Fitting time runs from `t0`, so adapting or weighting counts in it.
+fn train_and_label(
+    learner: &LearnerSpec,
+    seed: u64,
+    task: &TransferTask,
+    source_x: ArrayView2<'_, f64>,
+    target_x: ArrayView2<'_, f64>,
+    weights: Option<Array1<f64>>,
+    t0: Instant,
+) -> Result<Outcome, MethodError> {
     let ys = task.source.y();
-    let (x, y) = match &task.target_labeled {
-        None => (emb.source, ys.clone()),
+    let (x, y, w) = match &task.target_labeled {
+        None => (source_x.to_owned(), ys.clone(), weights),
         Some(l) => {
-            let xt = emb.target.select(Axis(0), &task.target_labeled_rows);
-            let x = concatenate(Axis(0), &[emb.source.view(), xt.view()]).expect("same width");
+            let xt = target_x.select(Axis(0), &task.target_labeled_rows);
             (
-                x,
+                concatenate(Axis(0), &[source_x.view(), xt.view()]).expect("same width"),
                 concatenate(Axis(0), &[ys.view(), l.y().view()]).expect("1-D"),
+                weights.map(|w| {
+                    concatenate(Axis(0), &[w.view(), Array1::ones(l.n_samples()).view()])
+                        .expect("1-D")
+                }),
             )
         }
     };
-    let fitted =
-        learner
-            .build(seed)?
-            .fit(TrainSet::new(x.view(), y.view(), task.source.n_classes()))?;
+    let mut train = TrainSet::new(x.view(), y.view(), task.source.n_classes());
+    if let Some(w) = &w {
+        train = train.with_weights(w.view());
+    }
+    let fitted = learner.build(seed)?.fit(train)?;
     let fit_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let predictions = fitted.predict(emb.target.view())?;
+    let predictions = fitted.predict(target_x)?;
     Ok(Outcome {
         predictions,
         fit_seconds,
