@@ -15,7 +15,7 @@ use tlab_core::{linalg, LabeledDomain, UnlabeledDomain};
 
 use crate::error::{invalid, Result, TransductiveError};
 use crate::pca::principal_axes;
-use crate::{check_dims, Adapter, Embedded};
+use crate::{check_dims, check_per_domain_dim, Adapter, Embedded};
 
 #[derive(Debug, Clone)]
 pub struct Gfk {
@@ -88,17 +88,7 @@ impl Adapter for Gfk {
                 detail: format!("dim = {d} needs at least {} features (2·dim)", 2 * d),
             });
         }
-        for (n, which) in [
-            (source.n_samples(), "source"),
-            (target.n_samples(), "target"),
-        ] {
-            if d > n {
-                return Err(TransductiveError::Data {
-                    method: "GFK",
-                    detail: format!("dim = {d} exceeds the {n} {which} samples"),
-                });
-            }
-        }
+        check_per_domain_dim("GFK", source, target, d)?;
         let ps = principal_axes(source.x(), d)?;
         let pt = principal_axes(target.x(), d)?;
         let (q, lam) = geodesic_kernel(&ps, &pt)?;

@@ -227,6 +227,27 @@ pub(crate) fn mean_rows(x: ndarray::ArrayView2<'_, f64>) -> ndarray::Array1<f64>
     x.mean_axis(Axis(0)).expect("non-empty")
 }
 
+/// Per-domain subspaces (SA, GFK) need `dim` ≤ each domain's sample count.
+pub(crate) fn check_per_domain_dim(
+    method: &'static str,
+    source: &LabeledDomain,
+    target: &UnlabeledDomain,
+    dim: usize,
+) -> Result<()> {
+    for (n, which) in [
+        (source.n_samples(), "source"),
+        (target.n_samples(), "target"),
+    ] {
+        if dim > n {
+            return Err(TransductiveError::Data {
+                method,
+                detail: format!("dim = {dim} exceeds the {n} {which} samples"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks that the domains agree in width and are large enough for `dim` components.
 pub(crate) fn check_dims(
     method: &'static str,

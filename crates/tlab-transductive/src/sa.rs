@@ -7,7 +7,7 @@ use tlab_core::{LabeledDomain, UnlabeledDomain};
 
 use crate::error::{invalid, Result};
 use crate::pca::principal_axes;
-use crate::{check_dims, Adapter, Embedded};
+use crate::{check_dims, check_per_domain_dim, Adapter, Embedded};
 
 #[derive(Debug, Clone)]
 pub struct SubspaceAlignment {
@@ -34,17 +34,7 @@ impl Adapter for SubspaceAlignment {
         _seed: u64,
     ) -> Result<Embedded> {
         check_dims("SA", source, target, Some(self.dim))?;
-        for (n, which) in [
-            (source.n_samples(), "source"),
-            (target.n_samples(), "target"),
-        ] {
-            if self.dim > n {
-                return Err(crate::TransductiveError::Data {
-                    method: "SA",
-                    detail: format!("dim = {} exceeds the {n} {which} samples", self.dim),
-                });
-            }
-        }
+        check_per_domain_dim("SA", source, target, self.dim)?;
         let ps = principal_axes(source.x(), self.dim)?;
         let pt = principal_axes(target.x(), self.dim)?;
         let align = ps.dot(&ps.t().dot(&pt));
