@@ -16,7 +16,7 @@ pub use coral::Coral;
 pub use error::{Result, TransductiveError};
 pub use gfk::Gfk;
 pub use mmd::{Bda, Jda, Kernel, MmdEmbedding, Tca};
-pub use ot::SinkhornTransport;
+pub use ot::{ClassRegularisedTransport, SinkhornTransport};
 pub use pca::Pca;
 pub use reweight::{median_gamma, sq_distances, ReweighterSpec, REWEIGHTERS};
 pub use sa::SubspaceAlignment;
@@ -113,6 +113,16 @@ pub enum AdapterSpec {
         #[serde(default = "thousand_iter")]
         max_iter: usize,
     },
+    /// Class-regularised (l1–l2 group-lasso) entropic OT (Courty et al., TPAMI 2017);
+    /// ε and η relative to the median squared distance.
+    OtClassReg {
+        #[serde(default = "tenth")]
+        epsilon: f64,
+        #[serde(default = "tenth")]
+        eta: f64,
+        #[serde(default = "ten")]
+        outer_iterations: usize,
+    },
 }
 
 fn tenth() -> f64 {
@@ -142,7 +152,7 @@ fn one_nn() -> LearnerSpec {
 }
 
 /// Names and one-line descriptions of every adapter (for `tlab list`).
-pub const ADAPTERS: [(&str, &str); 8] = [
+pub const ADAPTERS: [(&str, &str); 9] = [
     ("pca", "dim = 100: PCA of the stacked domains"),
     ("tca", "dim = 100, lambda = 1.0, kernel = linear | rbf {gamma} | poly {gamma, coef0, degree}, nystrom = none: TCA"),
     ("jda", "dim = 100, lambda = 1.0, iterations = 10, pseudo_labeler = 1-NN: Joint Distribution Adaptation"),
@@ -151,6 +161,7 @@ pub const ADAPTERS: [(&str, &str); 8] = [
     ("sa", "dim = 100: Subspace Alignment"),
     ("gfk", "dim = 20: Geodesic Flow Kernel (closed form; embedding whose distances are GFK's)"),
     ("ot-sinkhorn", "epsilon = 0.1 (× median cost), max_iter = 1000: entropic OT, barycentric mapping"),
+    ("ot-class-reg", "epsilon = 0.1, eta = 0.1 (× median cost), outer_iterations = 10: group-lasso OT"),
 ];
 
 impl AdapterSpec {
@@ -196,6 +207,15 @@ impl AdapterSpec {
             AdapterSpec::OtSinkhorn { epsilon, max_iter } => {
                 Box::new(SinkhornTransport::new(*epsilon, *max_iter)?)
             }
+            AdapterSpec::OtClassReg {
+                epsilon,
+                eta,
+                outer_iterations,
+            } => Box::new(ClassRegularisedTransport::new(
+                *epsilon,
+                *eta,
+                *outer_iterations,
+            )?),
         })
     }
 
@@ -212,6 +232,7 @@ impl AdapterSpec {
             AdapterSpec::Sa { .. } => "sa",
             AdapterSpec::Gfk { .. } => "gfk",
             AdapterSpec::OtSinkhorn { .. } => "ot-sinkhorn",
+            AdapterSpec::OtClassReg { .. } => "ot-class-reg",
         }
     }
 }
