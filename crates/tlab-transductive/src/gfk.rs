@@ -13,7 +13,7 @@
 use ndarray::{Array1, Array2};
 use tlab_core::{linalg, LabeledDomain, UnlabeledDomain};
 
-use crate::error::{invalid, Result, TransductiveError};
+use crate::error::{Result, TransductiveError};
 use crate::pca::principal_axes;
 use crate::{check_dims, check_per_domain_dim, Adapter, Embedded};
 
@@ -24,10 +24,9 @@ pub struct Gfk {
 
 impl Gfk {
     pub fn new(dim: usize) -> Result<Self> {
-        if dim == 0 {
-            return Err(invalid("dim", dim, "≥ 1"));
-        }
-        Ok(Self { dim })
+        Ok(Self {
+            dim: crate::positive_dim(dim)?,
+        })
     }
 }
 

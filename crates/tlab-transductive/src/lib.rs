@@ -248,6 +248,14 @@ pub(crate) fn mean_rows(x: ndarray::ArrayView2<'_, f64>) -> ndarray::Array1<f64>
     x.mean_axis(Axis(0)).expect("non-empty")
 }
 
+/// A subspace dimension: at least 1.
+pub(crate) fn positive_dim(dim: usize) -> Result<usize> {
+    if dim == 0 {
+        return Err(error::invalid("dim", dim, "≥ 1"));
+    }
+    Ok(dim)
+}
+
 /// Per-domain subspaces (SA, GFK) need `dim` ≤ each domain's sample count.
 pub(crate) fn check_per_domain_dim(
     method: &'static str,

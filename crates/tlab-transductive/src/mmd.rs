@@ -34,9 +34,7 @@ pub struct MmdEmbedding {
 
 impl MmdEmbedding {
     pub fn new(dim: usize, lambda: f64) -> Result<Self> {
-        if dim == 0 {
-            return Err(invalid("dim", dim, "≥ 1"));
-        }
+        let dim = crate::positive_dim(dim)?;
         if !(lambda.is_finite() && lambda > 0.0) {
             return Err(invalid("lambda", lambda, "a finite value > 0"));
         }
@@ -338,6 +336,26 @@ struct Iterative {
 }
 
 impl Iterative {
+    fn new(
+        dim: usize,
+        lambda: f64,
+        iterations: usize,
+        pseudo_labeler: LearnerSpec,
+        mu: Option<f64>,
+        weighted: bool,
+    ) -> Result<Self> {
+        if iterations == 0 {
+            return Err(invalid("iterations", iterations, "≥ 1"));
+        }
+        Ok(Self {
+            solver: MmdEmbedding::new(dim, lambda)?,
+            iterations,
+            pseudo_labeler,
+            mu,
+            weighted,
+        })
+    }
+
     fn run(
         &self,
         method: &'static str,
@@ -402,16 +420,14 @@ impl Jda {
         iterations: usize,
         pseudo_labeler: LearnerSpec,
     ) -> Result<Self> {
-        if iterations == 0 {
-            return Err(invalid("iterations", iterations, "≥ 1"));
-        }
-        Ok(Self(Iterative {
-            solver: MmdEmbedding::new(dim, lambda)?,
+        Ok(Self(Iterative::new(
+            dim,
+            lambda,
             iterations,
             pseudo_labeler,
-            mu: None,
-            weighted: false,
-        }))
+            None,
+            false,
+        )?))
     }
 }
 
@@ -446,16 +462,14 @@ impl Bda {
         if !(0.0..=1.0).contains(&mu) {
             return Err(invalid("mu", mu, "in [0, 1]"));
         }
-        if iterations == 0 {
-            return Err(invalid("iterations", iterations, "≥ 1"));
-        }
-        Ok(Self(Iterative {
-            solver: MmdEmbedding::new(dim, lambda)?,
+        Ok(Self(Iterative::new(
+            dim,
+            lambda,
             iterations,
             pseudo_labeler,
-            mu: Some(mu),
+            Some(mu),
             weighted,
-        }))
+        )?))
     }
 }
 

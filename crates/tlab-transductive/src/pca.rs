@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use tlab_core::{linalg, LabeledDomain, UnlabeledDomain};
 
-use crate::error::{invalid, Result};
+use crate::error::Result;
 use crate::{check_dims, mean_rows, Adapter, Embedded};
 
 #[derive(Debug, Clone)]
@@ -14,10 +14,9 @@ pub struct Pca {
 
 impl Pca {
     pub fn new(dim: usize) -> Result<Self> {
-        if dim == 0 {
-            return Err(invalid("dim", dim, "≥ 1"));
-        }
-        Ok(Self { dim })
+        Ok(Self {
+            dim: crate::positive_dim(dim)?,
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 
 use tlab_core::{LabeledDomain, UnlabeledDomain};
 
-use crate::error::{invalid, Result};
+use crate::error::Result;
 use crate::pca::principal_axes;
 use crate::{check_dims, check_per_domain_dim, Adapter, Embedded};
 
@@ -16,10 +16,9 @@ pub struct SubspaceAlignment {
 
 impl SubspaceAlignment {
     pub fn new(dim: usize) -> Result<Self> {
-        if dim == 0 {
-            return Err(invalid("dim", dim, "≥ 1"));
-        }
-        Ok(Self { dim })
+        Ok(Self {
+            dim: crate::positive_dim(dim)?,
+        })
     }
 }
 
