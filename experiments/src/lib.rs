@@ -4,9 +4,13 @@
 pub mod data;
 pub mod error;
 pub mod methods;
+pub mod plot;
+pub mod report;
 pub mod runner;
+pub mod stats;
 pub mod store;
 pub mod suite;
+pub mod sweep;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -26,24 +30,21 @@ pub const DEFAULT_SUITES: [(&str, &str); 2] = [
     ),
 ];
 
-/// Runs a suite and writes `runs.parquet`, `runs.csv` and `table.md` under `out/<suite>/`.
-/// Returns the folder and the rendered table.
+/// Runs what is missing of a suite and writes `runs.parquet`, `runs.csv`, `table.md` and
+/// `suite.toml` under `out/<suite>/` (see [`sweep`] for resuming). Returns the folder and
+/// the rendered table.
 pub fn run_and_write(
     suite: &suite::Suite,
     data_dir: Option<&Path>,
     out: &Path,
     quiet: bool,
 ) -> Result<(PathBuf, String)> {
-    let rows = runner::run_suite(suite, data_dir, quiet)?;
-    let dir = out.join(&suite.name);
-    store::write_rows(&dir, &rows)?;
-    let table = table::markdown(suite, &rows);
-    store::write_atomic(&dir.join("table.md"), |f| {
-        use std::io::Write;
-        f.write_all(table.as_bytes()).map_err(|e| Error::Io {
-            path: dir.join("table.md"),
-            source: e,
-        })
-    })?;
-    Ok((dir, table))
+    let opts = sweep::SweepOptions {
+        data_dir: data_dir.map(Path::to_path_buf),
+        quiet,
+        ..Default::default()
+    };
+    let done = sweep::sweep(suite, out, &opts)?;
+    let table = table::markdown(suite, &done.rows);
+    Ok((done.dir, table))
 }

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use tlab_experiments::methods::METHODS;
+use tlab_experiments::plot::{plot_all, ImageFormat};
 use tlab_experiments::suite::Suite;
-use tlab_experiments::{run_and_write, DEFAULT_SUITES};
+use tlab_experiments::sweep::{load_results, merge, sweep, Shard, SweepOptions};
+use tlab_experiments::table::{render, Format};
+use tlab_experiments::DEFAULT_SUITES;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,8 +35,41 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a suite file (with no command, the built-in default suite runs).
-    Run { suite: PathBuf },
+    /// Run a suite file: only the runs with no stored row (a killed sweep resumes).
+    Run {
+        suite: PathBuf,
+        /// Run only slice i of n (1-based), into <out>/<suite>/shard-i-of-n/; join with `tlab merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+        /// Discard this suite's stored rows first and run everything again.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Join the shard-i-of-n/ folders of a suite's results folder into one result.
+    Merge {
+        /// The suite's results folder (holding shard-1-of-N/ … shard-N-of-N/).
+        dir: PathBuf,
+    },
+    /// Render the accuracy table of a results folder (Markdown, LaTeX booktabs or CSV).
+    Table {
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: Format,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Write the negative-transfer report (report.md, report.csv) of a results folder.
+    Report { dir: PathBuf },
+    /// Draw the plots of a results folder into <dir>/plots/.
+    Plot {
+        dir: PathBuf,
+        /// Image formats (repeat or comma-separate).
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["png", "svg"])]
+        format: Vec<ImageFormat>,
+    },
+    /// Say what a suite file expands to (runs, pairs, methods) without running it.
+    Describe { suite: PathBuf },
     /// List datasets, methods and learners with their parameters.
     List,
 }
@@ -94,31 +130,166 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    tlab_experiments::store::write_atomic(path, |f| {
+        use std::io::Write;
+        f.write_all(text.as_bytes())
+            .map_err(|e| tlab_experiments::Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+    })?;
+    Ok(())
+}
+
+fn describe(suite: &Suite) {
+    let runs = tlab_experiments::runner::expand(suite);
+    let pairs = suite.expand_pairs();
+    println!("suite {} — dataset `{}`", suite.name, suite.dataset);
+    if !suite.description.is_empty() {
+        println!("{}", suite.description.trim());
+    }
+    println!(
+        "\n{} runs = {} pairs × ({} method/budget columns) × {} seeds {:?}",
+        runs.len(),
+        pairs.len(),
+        suite.methods.iter().map(|m| m.budgets.len()).sum::<usize>(),
+        suite.seeds.len(),
+        suite.seeds
+    );
+    println!("\npairs:");
+    for (s, t) in &pairs {
+        println!("  {}  ({s} → {t})", suite.pair_label(s, t));
+    }
+    println!("\nmethods:");
+    for m in &suite.methods {
+        println!(
+            "  {:<24} {:<18} budgets {:?}  {}",
+            m.id,
+            m.method.name(),
+            m.budgets,
+            m.params_json()
+        );
+    }
+    if !suite.metrics.is_empty() {
+        println!("\nmetrics recorded per pair: {}", suite.metrics.join(", "));
+    }
+    if !suite.published.is_empty() {
+        println!(
+            "\npublished rows beside: {}",
+            suite
+                .published
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}
+
+fn init_tracing(quiet: bool) {
+    // TLAB_LOG=debug (or any tracing filter) for debug output on standard error.
+    let default = if quiet { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TLAB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
+    init_tracing(cli.quiet);
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
             .map_err(|e| anyhow::anyhow!("setting the thread count: {e}"))?;
     }
-    let suites = match &cli.command {
+    let mut opts = SweepOptions {
+        data_dir: cli.data_dir.clone(),
+        quiet: cli.quiet,
+        ..Default::default()
+    };
+    let suites = match cli.command {
         Some(Command::List) => {
             list();
             return Ok(());
         }
-        Some(Command::Run { suite }) => vec![Suite::load(suite)?],
-        None => DEFAULT_SUITES
-            .iter()
-            .map(|(origin, text)| Suite::parse(text, origin))
-            .collect::<Result<_, _>>()?,
+        Some(Command::Describe { suite }) => {
+            describe(&Suite::load(&suite)?);
+            return Ok(());
+        }
+        Some(Command::Merge { dir }) => {
+            let (suite, rows) = merge(&dir)?;
+            println!("{}", render(&suite, &rows, Format::Markdown));
+            eprintln!("merged {} rows into {}", rows.len(), dir.display());
+            return Ok(());
+        }
+        Some(Command::Table {
+            dir,
+            format,
+            output,
+        }) => {
+            let (suite, rows) = load_results(&dir)?;
+            let text = render(&suite, &rows, format);
+            match output {
+                Some(p) => write_file(&p, &text)?,
+                None => print!("{text}"),
+            }
+            return Ok(());
+        }
+        Some(Command::Report { dir }) => {
+            let (suite, rows) = load_results(&dir)?;
+            let md = tlab_experiments::report::markdown(&suite, &rows);
+            write_file(&dir.join("report.md"), &md)?;
+            write_file(
+                &dir.join("report.csv"),
+                &tlab_experiments::report::csv(&suite, &rows),
+            )?;
+            println!("{md}");
+            eprintln!("wrote {} (report.md, report.csv)", dir.display());
+            return Ok(());
+        }
+        Some(Command::Plot { dir, format }) => {
+            let (suite, rows) = load_results(&dir)?;
+            for p in plot_all(&suite, &rows, &dir.join("plots"), &format)? {
+                println!("{}", p.display());
+            }
+            return Ok(());
+        }
+        Some(Command::Run {
+            suite,
+            shard,
+            fresh,
+        }) => {
+            opts.shard = shard;
+            opts.fresh = fresh;
+            vec![Suite::load(&suite)?]
+        }
+        None => {
+            // The built-in demo always runs afresh.
+            opts.fresh = true;
+            DEFAULT_SUITES
+                .iter()
+                .map(|(origin, text)| Suite::parse(text, origin))
+                .collect::<Result<_, _>>()?
+        }
     };
     for suite in &suites {
         let started = std::time::Instant::now();
-        let (dir, table) = run_and_write(suite, cli.data_dir.as_deref(), &cli.out, cli.quiet)?;
-        println!("{table}");
+        let done = sweep(suite, &cli.out, &opts)?;
+        if opts.shard.is_none() {
+            println!("{}", render(suite, &done.rows, Format::Markdown));
+        }
         eprintln!(
-            "wrote {} (runs.parquet, runs.csv, table.md) in {:.1}s",
-            dir.display(),
+            "{}: {} runs done now, {} already stored; wrote {} in {:.1}s",
+            suite.name,
+            done.ran,
+            done.reused,
+            done.dir.display(),
             started.elapsed().as_secs_f64()
         );
     }

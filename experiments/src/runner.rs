@@ -1,7 +1,7 @@
 //! Expands a suite into runs and executes them in parallel, one run per rayon thread
 //! (on a few cores, whole runs in parallel is where the speed is).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,7 +25,22 @@ pub struct Run<'a> {
     pub seed: u64,
 }
 
+/// What identifies a run among stored rows: pair, method id and its parameters, budget, seed.
+/// A method whose parameters changed in the suite is a different run.
+pub type RunKey = (String, String, String, String, u64, u64);
+
 impl Run<'_> {
+    pub fn key(&self) -> RunKey {
+        (
+            self.source.clone(),
+            self.target.clone(),
+            self.method.id.clone(),
+            self.method.params_json(),
+            self.budget as u64,
+            self.seed,
+        )
+    }
+
     pub fn label(&self) -> String {
         format!(
             "{}→{} {} k={} seed={}",
@@ -58,11 +73,15 @@ pub fn expand(suite: &Suite) -> Vec<Run<'_>> {
 
 type Pairs = HashMap<(String, String), (LabeledDomain, LabeledDomain)>;
 
-/// Loads every pair's domains once (a benchmark's domains from the data directory).
-fn load_pairs(suite: &Suite, data_dir: Option<&Path>) -> Result<Pairs> {
+/// Loads the domains of the given pairs once each (a benchmark's from the data directory).
+fn load_pairs(
+    suite: &Suite,
+    wanted: &[(String, String)],
+    data_dir: Option<&Path>,
+) -> Result<Pairs> {
     let mut out = HashMap::new();
     if BUILTIN_DATASETS.contains(&suite.dataset.as_str()) {
-        for (s, t) in suite.expand_pairs() {
+        for (s, t) in wanted.iter().cloned() {
             let (ds, dt) = builtin_pair(&suite.dataset, &s, &t, suite.data_seed)?;
             let pre = suite.preprocess.unwrap_or_default();
             let ds = ds.clone().with_features(pre.apply(ds.x().to_owned()))?;
@@ -74,22 +93,44 @@ fn load_pairs(suite: &Suite, data_dir: Option<&Path>) -> Result<Pairs> {
     let bench = registry::benchmark(&suite.dataset)?;
     let dir = registry::resolve_data_dir(data_dir)?;
     let mut domains: HashMap<String, LabeledDomain> = HashMap::new();
-    for (s, t) in suite.expand_pairs() {
-        for d in [&s, &t] {
+    for (s, t) in wanted {
+        for d in [s, t] {
             if !domains.contains_key(d) {
                 domains.insert(d.clone(), bench.load(&dir, d, suite.preprocess)?);
             }
         }
         out.insert(
             (s.clone(), t.clone()),
-            (domains[&s].clone(), domains[&t].clone()),
+            (domains[s].clone(), domains[t].clone()),
         );
     }
     Ok(out)
 }
 
-fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs) -> Result<Row> {
-    let (s, t) = &pairs[&(run.source.clone(), run.target.clone())];
+type PairMetrics = HashMap<(String, String), BTreeMap<String, f64>>;
+
+/// The suite's `metrics` for each pair, on the preprocessed features (labels unused).
+fn pair_metrics(suite: &Suite, pairs: &Pairs) -> Result<PairMetrics> {
+    if suite.metrics.is_empty() {
+        return Ok(HashMap::new());
+    }
+    pairs
+        .par_iter()
+        .map(|(key, (s, t))| {
+            let mut m = BTreeMap::new();
+            for name in &suite.metrics {
+                let v = tlab_similarity::compute(name, s.x(), t.x())
+                    .map_err(|e| Error::Store(format!("metric on {}→{}: {e}", key.0, key.1)))?;
+                m.insert(name.clone(), v);
+            }
+            Ok((key.clone(), m))
+        })
+        .collect()
+}
+
+fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs, metrics: &PairMetrics) -> Result<Row> {
+    let key = (run.source.clone(), run.target.clone());
+    let (s, t) = &pairs[&key];
     let wrap = |e: tlab_core::CoreError| Error::Run {
         run: run.label(),
         source: e.into(),
@@ -123,17 +164,16 @@ fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs) -> Result<Row> {
         n_scored: scores.n_scored as u64,
         fit_seconds: outcome.fit_seconds,
         predict_seconds: outcome.predict_seconds,
+        metrics: metrics.get(&key).cloned().unwrap_or_default(),
     })
 }
 
-/// Runs every run of the suite in parallel; rows come back in run order.
-pub fn run_suite(suite: &Suite, data_dir: Option<&Path>, quiet: bool) -> Result<Vec<Row>> {
-    let pairs = load_pairs(suite, data_dir)?;
-    let runs = expand(suite);
+/// A progress bar for `len` runs (hidden when `quiet`), `done` of them already finished.
+pub fn progress_bar(prefix: &str, len: usize, done: usize, quiet: bool) -> ProgressBar {
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(runs.len() as u64)
+        ProgressBar::new(len as u64)
     };
     bar.set_style(
         ProgressStyle::with_template(
@@ -142,15 +182,51 @@ pub fn run_suite(suite: &Suite, data_dir: Option<&Path>, quiet: bool) -> Result<
         .expect("valid template")
         .progress_chars("=> "),
     );
-    bar.set_prefix(suite.name.clone());
-    let rows: Result<Vec<Row>> = runs
-        .par_iter()
+    bar.set_prefix(prefix.to_string());
+    bar.set_position(done as u64);
+    bar.reset_eta();
+    bar
+}
+
+/// Executes the given runs in parallel (loading only the pairs they need), calling
+/// `on_row` as each finishes (in completion order, from the worker threads); returns the
+/// rows in the order of `runs`. The first error stops the sweep; rows already handed to
+/// `on_row` stay wherever it put them.
+pub fn execute_runs(
+    suite: &Suite,
+    runs: &[&Run<'_>],
+    data_dir: Option<&Path>,
+    bar: &ProgressBar,
+    on_row: &(dyn Fn(&Row) -> Result<()> + Sync),
+) -> Result<Vec<Row>> {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for r in runs {
+        let p = (r.source.clone(), r.target.clone());
+        if !wanted.contains(&p) {
+            wanted.push(p);
+        }
+    }
+    let pairs = load_pairs(suite, &wanted, data_dir)?;
+    let metrics = pair_metrics(suite, &pairs)?;
+    runs.par_iter()
         .map(|run| {
-            let row = execute(suite, run, &pairs);
+            tracing::debug!(run = %run.label(), "start");
+            let row = execute(suite, run, &pairs, &metrics)?;
+            on_row(&row)?;
+            tracing::debug!(run = %run.label(), accuracy = row.accuracy, "done");
             bar.inc(1);
-            row
+            Ok(row)
         })
-        .collect();
+        .collect()
+}
+
+/// Runs every run of the suite in parallel, in memory (no results folder); rows come back
+/// in run order.
+pub fn run_suite(suite: &Suite, data_dir: Option<&Path>, quiet: bool) -> Result<Vec<Row>> {
+    let runs = expand(suite);
+    let refs: Vec<&Run<'_>> = runs.iter().collect();
+    let bar = progress_bar(&suite.name, runs.len(), 0, quiet);
+    let rows = execute_runs(suite, &refs, data_dir, &bar, &|_| Ok(()));
     bar.finish_and_clear();
     rows
 }

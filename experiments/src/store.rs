@@ -2,6 +2,7 @@
 //! written to a temporary name in the same folder and renamed into place, so a reader never
 //! sees a half-written file.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -31,9 +32,25 @@ pub struct Row {
     pub n_scored: u64,
     pub fit_seconds: f64,
     pub predict_seconds: f64,
+    /// Similarity metrics the suite asked for, computed on the pair's features (stored as
+    /// columns `metric:<name>`).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 impl Row {
+    /// The run this row belongs to (see [`crate::runner::RunKey`]).
+    pub fn key(&self) -> crate::runner::RunKey {
+        (
+            self.source.clone(),
+            self.target.clone(),
+            self.method.clone(),
+            self.params.clone(),
+            self.budget,
+            self.seed,
+        )
+    }
+
     /// The row without its timings: what must be identical between two runs of one seed.
     pub fn without_timings(&self) -> Row {
         Row {
@@ -59,6 +76,17 @@ pub fn to_frame(rows: &[Row]) -> Result<DataFrame> {
     let x = |name: &str, f: &dyn Fn(&Row) -> f64| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
+    let mut names: Vec<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
+    names.sort();
+    names.dedup();
+    let metric_columns = names.into_iter().map(|n| {
+        Column::new(
+            format!("metric:{n}").into(),
+            rows.iter()
+                .map(|r| r.metrics.get(n).copied())
+                .collect::<Vec<Option<f64>>>(),
+        )
+    });
     DataFrame::new(
         rows.len(),
         vec![
@@ -77,7 +105,10 @@ pub fn to_frame(rows: &[Row]) -> Result<DataFrame> {
             u("n_scored", &|r| r.n_scored),
             x("fit_seconds", &|r| r.fit_seconds),
             x("predict_seconds", &|r| r.predict_seconds),
-        ],
+        ]
+        .into_iter()
+        .chain(metric_columns)
+        .collect(),
     )
     .map_err(pstr)
 }
@@ -136,6 +167,15 @@ pub fn read_parquet_rows(path: &Path) -> Result<Vec<Row>> {
         f64s("fit_seconds")?,
         f64s("predict_seconds")?,
     );
+    let mut metrics: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+    for name in df.get_column_names() {
+        if let Some(m) = name.strip_prefix("metric:") {
+            metrics.push((
+                m.to_string(),
+                col(name)?.f64().map_err(pstr)?.iter().collect(),
+            ));
+        }
+    }
     Ok((0..df.height())
         .map(|i| Row {
             suite: suite[i].clone(),
@@ -153,6 +193,10 @@ pub fn read_parquet_rows(path: &Path) -> Result<Vec<Row>> {
             n_scored: n_scored[i],
             fit_seconds: fit[i],
             predict_seconds: pred[i],
+            metrics: metrics
+                .iter()
+                .filter_map(|(n, v)| v[i].map(|x| (n.clone(), x)))
+                .collect(),
         })
         .collect())
 }
@@ -216,13 +260,15 @@ mod tests {
             n_scored: 10,
             fit_seconds: 0.5,
             predict_seconds: 0.25,
+            metrics: BTreeMap::new(),
         }
     }
 
     #[test]
     fn parquet_round_trip_and_csv_header() {
         let dir = tempfile::tempdir().unwrap();
-        let rows = vec![row(0, 50.0), row(1, 62.5)];
+        let mut rows = vec![row(0, 50.0), row(1, 62.5)];
+        rows[1].metrics.insert("mmd".into(), 0.125);
         write_rows(dir.path(), &rows).unwrap();
         assert_eq!(
             read_parquet_rows(&dir.path().join("runs.parquet")).unwrap(),

@@ -36,10 +36,18 @@ pub struct Suite {
     pub domains: Vec<String>,
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
+    /// Similarity metrics to record in every row, computed once per pair on the
+    /// preprocessed features (`tlab list` names them).
+    #[serde(default)]
+    pub metrics: Vec<String>,
     pub methods: Vec<MethodEntry>,
     /// Published numbers: method id → pair (`source->target`) → accuracy (%).
     #[serde(default)]
     pub published: BTreeMap<String, Published>,
+    /// The suite's own text, copied beside its results so `tlab table`, `report` and `merge`
+    /// read exactly the suite that produced them.
+    #[serde(skip)]
+    pub text: String,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -106,10 +114,21 @@ impl Suite {
 
     /// Parses and validates suite text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let suite: Suite = toml::from_str(text).map_err(|e| Error::Suite {
+        let err = |detail: String| Error::Suite {
             origin: origin.to_string(),
-            detail: e.to_string(),
-        })?;
+            detail,
+        };
+        // Without a `grid`, straight from the text (errors then carry line and column).
+        let mut suite: Suite = if text.contains("grid") {
+            let mut value: toml::Value = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+            expand_grids(&mut value).map_err(err)?;
+            value
+                .try_into()
+                .map_err(|e: toml::de::Error| err(e.to_string()))?
+        } else {
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
+        };
+        suite.text = text.to_string();
         suite.validate().map_err(|detail| Error::Suite {
             origin: origin.to_string(),
             detail,
@@ -148,6 +167,15 @@ impl Suite {
             }
         } else if self.pairs.is_empty() && self.domains.len() < 2 {
             return Err("a built-in dataset needs `pairs`, or at least two `domains`".into());
+        }
+        for m in &self.metrics {
+            if !tlab_similarity::METRICS.iter().any(|(n, _)| n == m) {
+                let known: Vec<&str> = tlab_similarity::METRICS.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "`metrics`: unknown metric {m:?}; allowed: {}",
+                    known.join(", ")
+                ));
+            }
         }
         if self.seeds.is_empty() {
             return Err("`seeds` is empty: give at least one seed".into());
@@ -282,6 +310,82 @@ impl Suite {
         };
         format!("{}→{}", short(source), short(target))
     }
+}
+
+/// Expands every `[[methods]]` entry that has `grid = { "learner.c" = [..], "adapter.dim" = [..] }`
+/// into one entry per combination (keys in sorted order, the last key varying fastest), with
+/// the id `id[c=…,dim=…]`.
+fn expand_grids(value: &mut toml::Value) -> std::result::Result<(), String> {
+    let Some(methods) = value.get_mut("methods").and_then(|m| m.as_array_mut()) else {
+        return Ok(());
+    };
+    let mut out = Vec::new();
+    for m in methods.drain(..) {
+        let Some(table) = m.as_table() else {
+            out.push(m);
+            continue;
+        };
+        let Some(grid) = table.get("grid") else {
+            out.push(m);
+            continue;
+        };
+        let id = table
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string();
+        let grid = grid.as_table().ok_or_else(|| {
+            format!("method {id:?}: `grid` must be a table of `\"path\" = [values]`")
+        })?;
+        let mut axes: Vec<(Vec<String>, Vec<toml::Value>)> = Vec::new();
+        for (key, values) in grid {
+            let values = values.as_array().filter(|v| !v.is_empty()).ok_or_else(|| {
+                format!("method {id:?}: `grid.{key}` must be a non-empty list of values")
+            })?;
+            let path: Vec<String> = key.split('.').map(str::to_string).collect();
+            if !matches!(path[0].as_str(), "learner" | "adapter" | "reweighter") || path.len() != 2
+            {
+                return Err(format!(
+                    "method {id:?}: `grid` key {key:?} must be `learner.<param>`, `adapter.<param>` or `reweighter.<param>`"
+                ));
+            }
+            axes.push((path, values.clone()));
+        }
+        let combos: usize = axes.iter().map(|(_, v)| v.len()).product();
+        for c in 0..combos {
+            let mut entry = table.clone();
+            entry.remove("grid");
+            let mut rest = c;
+            let mut picks = vec![0; axes.len()];
+            for (a, (_, v)) in axes.iter().enumerate().rev() {
+                picks[a] = rest % v.len();
+                rest /= v.len();
+            }
+            let mut tag = Vec::new();
+            for (a, (path, v)) in axes.iter().enumerate() {
+                let parent = entry
+                    .get_mut(&path[0])
+                    .and_then(|p| p.as_table_mut())
+                    .ok_or_else(|| {
+                        format!(
+                            "method {id:?}: `grid` sets `{}` but the entry has no `{}` table",
+                            path.join("."),
+                            path[0]
+                        )
+                    })?;
+                let val = v[picks[a]].clone();
+                tag.push(format!("{}={}", path[1], val));
+                parent.insert(path[1].clone(), val);
+            }
+            entry.insert(
+                "id".into(),
+                toml::Value::String(format!("{id}[{}]", tag.join(","))),
+            );
+            out.push(toml::Value::Table(entry));
+        }
+    }
+    *methods = out;
+    Ok(())
 }
 
 /// The key a suite's `published` table uses for a pair.

@@ -1,14 +1,18 @@
-//! The paper-style Markdown table: rows are pairs, columns are methods (mean ± std over
-//! seeds), an average row, and the published number beside ours, with our difference (Δ =
-//! ours − published), where the suite names one.
+//! Paper-style tables from stored rows: rows are pairs, columns are methods (× budgets),
+//! mean ± std over seeds, the best per row in bold (the oracle, an in-domain reference, is
+//! never a candidate), an average row, and the published number beside ours with our
+//! difference (Δ = ours − published) where the suite names one. Rendered as Markdown,
+//! LaTeX (booktabs) or CSV from one computed [`Table`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::methods::MethodKind;
 use crate::store::Row;
 use crate::suite::{pair_key, Suite};
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
+/// Mean and sample standard deviation (0 for one value).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let var = if v.len() > 1 {
@@ -28,43 +32,186 @@ fn delta(d: f64) -> String {
     }
 }
 
-/// A column: a method id and, for methods with several budgets, the budget.
-fn columns(suite: &Suite) -> Vec<(String, usize, String)> {
-    let mut out = Vec::new();
-    for m in &suite.methods {
-        for &k in &m.budgets {
-            let title = if m.budgets.len() > 1 {
-                format!("{} (k={k})", m.id)
-            } else {
-                m.id.clone()
-            };
-            out.push((m.id.clone(), k, title));
-        }
-    }
-    out
+/// The output formats of `tlab table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Markdown,
+    Latex,
+    Csv,
 }
 
-/// Renders the accuracy table.
-pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
-    let mut acc: BTreeMap<(String, String, String, u64), Vec<f64>> = BTreeMap::new();
-    for r in rows {
-        acc.entry((
-            r.source.clone(),
-            r.target.clone(),
-            r.method.clone(),
-            r.budget,
-        ))
-        .or_default()
-        .push(r.accuracy);
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Latex => "tex",
+            Format::Csv => "csv",
+        }
     }
-    let cols = columns(suite);
-    let pairs = suite.expand_pairs();
-    let multi_seed = suite.seeds.len() > 1;
+}
+
+/// One method column.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub id: String,
+    pub budget: u64,
+    pub title: String,
+    /// Candidates for "best in row" (every method but the oracle).
+    pub competes: bool,
+    pub published: bool,
+}
+
+/// One cell: mean and std over seeds, and how many seeds.
+#[derive(Debug, Clone, Copy)]
+pub struct Cell {
+    pub mean: f64,
+    pub std: f64,
+    pub n: usize,
+}
+
+/// The computed table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    /// Pair labels in suite order.
+    pub pairs: Vec<String>,
+    /// `cells[pair][column]`.
+    pub cells: Vec<Vec<Option<Cell>>>,
+    /// `published[pair][column]` (None where not published).
+    pub published: Vec<Vec<Option<f64>>>,
+    /// Mean over pairs of each column (only when every pair has a value).
+    pub average: Vec<Option<f64>>,
+    pub published_average: Vec<Option<f64>>,
+    pub multi_seed: bool,
+}
+
+fn best(values: impl Iterator<Item = (usize, Option<f64>)>, columns: &[Column]) -> Option<f64> {
+    values
+        .filter(|(c, _)| columns[*c].competes)
+        .filter_map(|(_, v)| v)
+        .map(|v| (v * 100.0).round() / 100.0)
+        .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
+}
+
+/// Whether `v` is the (rounded) best of its row.
+fn is_best(v: f64, best: Option<f64>) -> bool {
+    best.is_some_and(|b| (v * 100.0).round() / 100.0 == b)
+}
+
+impl Table {
+    pub fn new(suite: &Suite, rows: &[Row]) -> Table {
+        let mut acc: BTreeMap<(String, String, String, u64), Vec<f64>> = BTreeMap::new();
+        for r in rows {
+            acc.entry((
+                r.source.clone(),
+                r.target.clone(),
+                r.method.clone(),
+                r.budget,
+            ))
+            .or_default()
+            .push(r.accuracy);
+        }
+        let mut columns = Vec::new();
+        for m in &suite.methods {
+            for &k in &m.budgets {
+                let title = if m.budgets.len() > 1 {
+                    format!("{} (k={k})", m.id)
+                } else {
+                    m.id.clone()
+                };
+                columns.push(Column {
+                    id: m.id.clone(),
+                    budget: k as u64,
+                    title,
+                    competes: m.method != MethodKind::Oracle,
+                    published: suite.published.contains_key(&m.id),
+                });
+            }
+        }
+        let pairs = suite.expand_pairs();
+        let mut cells = Vec::new();
+        let mut published = Vec::new();
+        for (s, t) in &pairs {
+            let mut row = Vec::new();
+            let mut prow = Vec::new();
+            for c in &columns {
+                row.push(
+                    acc.get(&(s.clone(), t.clone(), c.id.clone(), c.budget))
+                        .map(|v| {
+                            let (mean, std) = mean_std(v);
+                            Cell {
+                                mean,
+                                std,
+                                n: v.len(),
+                            }
+                        }),
+                );
+                prow.push(
+                    suite
+                        .published
+                        .get(&c.id)
+                        .and_then(|p| p.values.get(&pair_key(s, t)).copied()),
+                );
+            }
+            cells.push(row);
+            published.push(prow);
+        }
+        let n = pairs.len();
+        let column_mean = |f: &dyn Fn(usize) -> Option<f64>| -> Option<f64> {
+            let v: Vec<f64> = (0..n).filter_map(f).collect();
+            (v.len() == n && n > 0).then(|| mean_std(&v).0)
+        };
+        let average = (0..columns.len())
+            .map(|c| column_mean(&|p| cells[p][c].map(|x| x.mean)))
+            .collect();
+        let published_average = (0..columns.len())
+            .map(|c| column_mean(&|p| published[p][c]))
+            .collect();
+        Table {
+            pairs: pairs.iter().map(|(s, t)| suite.pair_label(s, t)).collect(),
+            columns,
+            cells,
+            published,
+            average,
+            published_average,
+            multi_seed: suite.seeds.len() > 1,
+        }
+    }
+
+    fn row_best(&self, p: usize) -> Option<f64> {
+        best(
+            self.cells[p].iter().map(|c| c.map(|c| c.mean)).enumerate(),
+            &self.columns,
+        )
+    }
+
+    fn average_best(&self) -> Option<f64> {
+        best(self.average.iter().copied().enumerate(), &self.columns)
+    }
+}
+
+/// Renders the accuracy table in `format`.
+pub fn render(suite: &Suite, rows: &[Row], format: Format) -> String {
+    let t = Table::new(suite, rows);
+    match format {
+        Format::Markdown => render_markdown(suite, &t),
+        Format::Latex => render_latex(suite, &t),
+        Format::Csv => render_csv(&t),
+    }
+}
+
+/// The Markdown table (what `tlab run` writes as `table.md`).
+pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
+    render(suite, rows, Format::Markdown)
+}
+
+fn render_markdown(suite: &Suite, t: &Table) -> String {
+    let bold = |s: String, b: bool| if b { format!("**{s}**") } else { s };
     let mut head = vec!["pair".to_string()];
-    for (id, _, title) in &cols {
-        head.push(title.clone());
-        if suite.published.contains_key(id) {
-            head.push(format!("{title} (published)"));
+    for c in &t.columns {
+        head.push(c.title.clone());
+        if c.published {
+            head.push(format!("{} (published)", c.title));
             head.push("Δ".to_string());
         }
     }
@@ -75,10 +222,10 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     }
     let _ = writeln!(
         out,
-        "Target accuracy (%), dataset `{}`, seeds {:?}{}.\n",
+        "Target accuracy (%), dataset `{}`, seeds {:?}{}; best per row in bold (the oracle is not a candidate).\n",
         suite.dataset,
         suite.seeds,
-        if multi_seed {
+        if t.multi_seed {
             ", mean ± std over seeds"
         } else {
             ""
@@ -86,31 +233,27 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     );
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let _ = writeln!(out, "|{}|", vec!["---"; head.len()].join("|"));
-    let mut col_means: Vec<Vec<f64>> = vec![Vec::new(); cols.len()];
-    let mut pub_means: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (s, t) in &pairs {
-        let mut cells = vec![suite.pair_label(s, t)];
-        for (ci, (id, k, _)) in cols.iter().enumerate() {
-            let mut ours = None;
-            match acc.get(&(s.clone(), t.clone(), id.clone(), *k as u64)) {
-                Some(v) => {
-                    let (m, sd) = mean_std(v);
-                    ours = Some(m);
-                    col_means[ci].push(m);
-                    cells.push(if multi_seed {
-                        format!("{m:.2} ± {sd:.2}")
+    for (p, label) in t.pairs.iter().enumerate() {
+        let b = t.row_best(p);
+        let mut cells = vec![label.clone()];
+        for (ci, c) in t.columns.iter().enumerate() {
+            let ours = t.cells[p][ci];
+            cells.push(match ours {
+                Some(x) => {
+                    let s = if t.multi_seed {
+                        format!("{:.2} ± {:.2}", x.mean, x.std)
                     } else {
-                        format!("{m:.2}")
-                    });
+                        format!("{:.2}", x.mean)
+                    };
+                    bold(s, c.competes && is_best(x.mean, b))
                 }
-                None => cells.push("–".into()),
-            }
-            if let Some(p) = suite.published.get(id) {
-                match p.values.get(&pair_key(s, t)) {
+                None => "–".into(),
+            });
+            if c.published {
+                match t.published[p][ci] {
                     Some(v) => {
-                        pub_means.entry(id.clone()).or_default().push(*v);
                         cells.push(format!("{v:.2}"));
-                        cells.push(ours.map_or("–".into(), |m| delta(m - v)));
+                        cells.push(ours.map_or("–".into(), |m| delta(m.mean - v)));
                     }
                     None => cells.extend(["–".to_string(), "–".to_string()]),
                 }
@@ -118,23 +261,19 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
         }
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
+    let b = t.average_best();
     let mut avg = vec!["**average**".to_string()];
-    for (ci, (id, _, _)) in cols.iter().enumerate() {
-        let v = &col_means[ci];
-        avg.push(if v.len() == pairs.len() && !v.is_empty() {
-            format!("**{:.2}**", mean_std(v).0)
-        } else {
-            "–".into()
-        });
-        if suite.published.contains_key(id) {
-            let p = pub_means.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            let complete = p.len() == pairs.len() && v.len() == pairs.len() && !v.is_empty();
-            if complete {
-                let (ours, published) = (mean_std(v).0, mean_std(p).0);
-                avg.push(format!("**{published:.2}**"));
-                avg.push(format!("**{}**", delta(ours - published)));
-            } else {
-                avg.extend(["–".to_string(), "–".to_string()]);
+    for (ci, c) in t.columns.iter().enumerate() {
+        avg.push(t.average[ci].map_or("–".into(), |m| {
+            bold(format!("{m:.2}"), c.competes && is_best(m, b))
+        }));
+        if c.published {
+            match (t.average[ci], t.published_average[ci]) {
+                (Some(ours), Some(p)) => {
+                    avg.push(format!("{p:.2}"));
+                    avg.push(delta(ours - p));
+                }
+                _ => avg.extend(["–".to_string(), "–".to_string()]),
             }
         }
     }
@@ -161,4 +300,283 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
         );
     }
     out
+}
+
+/// Escapes LaTeX's special characters in text.
+pub fn latex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '→' => out.push_str("$\\to$"),
+            'Δ' => out.push_str("$\\Delta$"),
+            '±' => out.push_str("$\\pm$"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+fn render_latex(suite: &Suite, t: &Table) -> String {
+    let bold = |s: String, b: bool| {
+        if b {
+            format!("\\textbf{{{s}}}")
+        } else {
+            s
+        }
+    };
+    let mut head = vec!["Pair".to_string()];
+    for c in &t.columns {
+        head.push(latex_escape(&c.title));
+        if c.published {
+            head.push(format!("{} (pub.)", latex_escape(&c.title)));
+            head.push("$\\Delta$".into());
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "% generated by `tlab table --format latex`; needs \\usepackage{{booktabs}}"
+    );
+    let _ = writeln!(out, "\\begin{{table}}[t]\n\\centering\\small");
+    let _ = writeln!(
+        out,
+        "\\caption{{{}: target accuracy (\\%){}; best per row in bold.}}",
+        latex_escape(&suite.name),
+        if t.multi_seed {
+            format!(", mean $\\pm$ std over {} seeds", suite.seeds.len())
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(out, "\\label{{tab:{}}}", suite.name);
+    let _ = writeln!(out, "\\begin{{tabular}}{{l{}}}", "r".repeat(head.len() - 1));
+    let _ = writeln!(out, "\\toprule");
+    let _ = writeln!(out, "{} \\\\", head.join(" & "));
+    let _ = writeln!(out, "\\midrule");
+    for (p, label) in t.pairs.iter().enumerate() {
+        let b = t.row_best(p);
+        let mut cells = vec![latex_escape(label)];
+        for (ci, c) in t.columns.iter().enumerate() {
+            let ours = t.cells[p][ci];
+            cells.push(match ours {
+                Some(x) => {
+                    let s = if t.multi_seed {
+                        format!("{:.2} $\\pm$ {:.2}", x.mean, x.std)
+                    } else {
+                        format!("{:.2}", x.mean)
+                    };
+                    bold(s, c.competes && is_best(x.mean, b))
+                }
+                None => "--".into(),
+            });
+            if c.published {
+                match t.published[p][ci] {
+                    Some(v) => {
+                        cells.push(format!("{v:.2}"));
+                        cells.push(ours.map_or("--".into(), |m| delta(m.mean - v)));
+                    }
+                    None => cells.extend(["--".to_string(), "--".to_string()]),
+                }
+            }
+        }
+        let _ = writeln!(out, "{} \\\\", cells.join(" & "));
+    }
+    let _ = writeln!(out, "\\midrule");
+    let b = t.average_best();
+    let mut avg = vec!["Average".to_string()];
+    for (ci, c) in t.columns.iter().enumerate() {
+        avg.push(t.average[ci].map_or("--".into(), |m| {
+            bold(format!("{m:.2}"), c.competes && is_best(m, b))
+        }));
+        if c.published {
+            match (t.average[ci], t.published_average[ci]) {
+                (Some(ours), Some(p)) => {
+                    avg.push(format!("{p:.2}"));
+                    avg.push(delta(ours - p));
+                }
+                _ => avg.extend(["--".to_string(), "--".to_string()]),
+            }
+        }
+    }
+    let _ = writeln!(out, "{} \\\\", avg.join(" & "));
+    let _ = writeln!(out, "\\bottomrule\n\\end{{tabular}}\n\\end{{table}}");
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Long form, one line per (pair, column), the average as pair `average`.
+fn render_csv(t: &Table) -> String {
+    let mut out = String::from("pair,method,budget,mean,std,n_seeds,best,published,delta\n");
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+    for (p, label) in t.pairs.iter().enumerate() {
+        let b = t.row_best(p);
+        for (ci, c) in t.columns.iter().enumerate() {
+            let x = t.cells[p][ci];
+            let pubv = t.published[p][ci];
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{}",
+                csv_field(label),
+                csv_field(&c.id),
+                c.budget,
+                opt(x.map(|x| x.mean)),
+                opt(x.map(|x| x.std)),
+                x.map_or(0, |x| x.n),
+                x.is_some_and(|x| c.competes && is_best(x.mean, b)),
+                opt(pubv),
+                opt(x.zip(pubv).map(|(x, p)| x.mean - p)),
+            );
+        }
+    }
+    let b = t.average_best();
+    for (ci, c) in t.columns.iter().enumerate() {
+        let a = t.average[ci];
+        let pa = t.published_average[ci];
+        let _ = writeln!(
+            out,
+            "average,{},{},{},,,{},{},{}",
+            csv_field(&c.id),
+            c.budget,
+            opt(a),
+            a.is_some_and(|a| c.competes && is_best(a, b)),
+            opt(pa),
+            opt(a.zip(pa).map(|(a, p)| a - p)),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suite() -> Suite {
+        Suite::parse(
+            r#"
+name = "t_x"
+dataset = "synthetic"
+pairs = [["blobs:shift=0", "blobs:shift=2"], ["blobs:shift=0", "blobs:shift=4"]]
+seeds = [0, 1]
+[[methods]]
+id = "a"
+method = "source-only"
+learner = { kind = "knn" }
+[[methods]]
+id = "b"
+method = "source-only"
+learner = { kind = "logistic" }
+[[methods]]
+id = "o"
+method = "oracle"
+learner = { kind = "knn" }
+budgets = [1]
+[published.a]
+citation = "x"
+values = { "blobs:shift=0->blobs:shift=2" = 50.0, "blobs:shift=0->blobs:shift=4" = 40.0 }
+"#,
+            "t",
+        )
+        .unwrap()
+    }
+
+    fn row(t: &str, m: &str, budget: u64, seed: u64, acc: f64) -> Row {
+        Row {
+            suite: "t_x".into(),
+            dataset: "synthetic".into(),
+            source: "blobs:shift=0".into(),
+            target: t.into(),
+            method: m.into(),
+            method_kind: String::new(),
+            learner: String::new(),
+            params: String::new(),
+            seed,
+            budget,
+            accuracy: acc,
+            macro_f1: 0.0,
+            n_scored: 1,
+            fit_seconds: 0.0,
+            predict_seconds: 0.0,
+            metrics: Default::default(),
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        let (p, q) = ("blobs:shift=2", "blobs:shift=4");
+        vec![
+            row(p, "a", 0, 0, 60.0),
+            row(p, "a", 0, 1, 62.0),
+            row(p, "b", 0, 0, 70.0),
+            row(p, "b", 0, 1, 70.0),
+            row(p, "o", 1, 0, 99.0),
+            row(p, "o", 1, 1, 99.0),
+            row(q, "a", 0, 0, 45.0),
+            row(q, "a", 0, 1, 45.0),
+            row(q, "b", 0, 0, 30.0),
+            row(q, "b", 0, 1, 32.0),
+            row(q, "o", 1, 0, 98.0),
+            row(q, "o", 1, 1, 98.0),
+        ]
+    }
+
+    #[test]
+    fn markdown_bolds_the_best_non_oracle_and_averages() {
+        let md = markdown(&suite(), &rows());
+        assert!(
+            md.contains("| blobs:shift=0→blobs:shift=2 | 61.00 ± 1.41 | 50.00 | +11.00 | **70.00 ± 0.00** | 99.00 ± 0.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| blobs:shift=0→blobs:shift=4 | **45.00 ± 0.00** | 40.00 | +5.00 | 31.00 ± 1.41 | 98.00 ± 0.00 |"),
+            "{md}"
+        );
+        // Averages: a = 53.00, b = 50.50, oracle 98.50 (not bold); published 45.00.
+        assert!(
+            md.contains("| **average** | **53.00** | 45.00 | +8.00 | 50.50 | 98.50 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn latex_is_booktabs_and_escaped() {
+        let tex = render(&suite(), &rows(), Format::Latex);
+        assert!(tex.contains("\\toprule") && tex.contains("\\bottomrule"));
+        assert!(tex.contains("\\label{tab:t_x}"));
+        assert!(tex.contains("\\caption{t\\_x"));
+        assert!(tex.contains("blobs:shift=0$\\to$blobs:shift=2 & 61.00 $\\pm$ 1.41 & 50.00 & +11.00 & \\textbf{70.00 $\\pm$ 0.00} & 99.00 $\\pm$ 0.00 \\\\"), "{tex}");
+        assert!(
+            tex.contains("Average & \\textbf{53.00} & 45.00 & +8.00 & 50.50 & 98.50 \\\\"),
+            "{tex}"
+        );
+        assert_eq!(tex.matches(" & ").count() % 5, 0);
+    }
+
+    #[test]
+    fn csv_long_form() {
+        let csv = render(&suite(), &rows(), Format::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 2 * 3 + 3);
+        assert_eq!(
+            lines[1],
+            "blobs:shift=0→blobs:shift=2,a,0,61.0000,1.4142,2,false,50.0000,11.0000"
+        );
+        assert_eq!(
+            lines[2],
+            "blobs:shift=0→blobs:shift=2,b,0,70.0000,0.0000,2,true,,"
+        );
+        assert_eq!(lines[7], "average,a,0,53.0000,,,true,45.0000,8.0000");
+    }
 }

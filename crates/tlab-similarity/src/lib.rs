@@ -1,0 +1,237 @@
+//! Domain divergences computed on two samples' features, for predicting negative transfer
+//! and for recording beside a run's accuracy (`metrics = [...]` in a suite).
+//!
+//! So far (issue "Negative transfer" lists the rest):
+//! - `mmd-linear`: the squared MMD with the linear kernel, `‖μ_s − μ_t‖²` (Gretton et al.,
+//!   JMLR 2012; biased and unbiased coincide up to the diagonal terms — this is the biased,
+//!   V-statistic form).
+//! - `mmd-rbf`: the biased (V-statistic) squared MMD with the Gaussian kernel
+//!   `exp(−γ‖x − y‖²)`, `γ = 1 / median` of the pooled pairwise squared distances (the median
+//!   heuristic; with more than 2,000 pooled rows the median is taken over every ⌈n/2000⌉-th
+//!   row, deterministically). Kernel sums go block by block: memory stays O(n · 1024).
+//! - `coral`: the CORAL distance of Deep CORAL (Sun & Saenko, ECCV-W 2016),
+//!   `‖C_s − C_t‖²_F / (4 d²)` with unbiased covariances (numpy's `np.cov`).
+
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+
+/// What went wrong, and where.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum SimilarityError {
+    #[error("{metric}: {detail}")]
+    BadInput { metric: String, detail: String },
+    #[error("unknown metric {0:?}; known: mmd-linear, mmd-rbf, coral")]
+    Unknown(String),
+}
+
+pub type Result<T> = std::result::Result<T, SimilarityError>;
+
+/// The metrics a suite can name, with what each measures.
+pub const METRICS: &[(&str, &str)] = &[
+    (
+        "mmd-linear",
+        "squared linear-kernel MMD, ‖mean_s − mean_t‖²",
+    ),
+    (
+        "mmd-rbf",
+        "squared Gaussian-kernel MMD (biased), median-heuristic bandwidth",
+    ),
+    ("coral", "CORAL distance ‖C_s − C_t‖²_F / (4d²)"),
+];
+
+fn check(
+    metric: &str,
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    min_rows: usize,
+) -> Result<()> {
+    let bad = |detail: String| SimilarityError::BadInput {
+        metric: metric.to_string(),
+        detail,
+    };
+    if xs.ncols() != xt.ncols() {
+        return Err(bad(format!(
+            "source has {} features, target {}",
+            xs.ncols(),
+            xt.ncols()
+        )));
+    }
+    if xs.ncols() == 0 {
+        return Err(bad("no features".into()));
+    }
+    for (name, x) in [("source", xs.view()), ("target", xt.reborrow())] {
+        if x.nrows() < min_rows {
+            return Err(bad(format!(
+                "{name} has {} rows; needs at least {min_rows}",
+                x.nrows()
+            )));
+        }
+        if let Some(((i, j), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(bad(format!("{name} row {i}, column {j} is not finite")));
+        }
+    }
+    Ok(())
+}
+
+/// Computes the named metric.
+pub fn compute(name: &str, xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    match name {
+        "mmd-linear" => mmd_linear(xs, xt),
+        "mmd-rbf" => mmd_rbf(xs, xt, None),
+        "coral" => coral_distance(xs, xt),
+        other => Err(SimilarityError::Unknown(other.to_string())),
+    }
+}
+
+/// `‖μ_s − μ_t‖²`.
+pub fn mmd_linear(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    check("mmd-linear", xs, xt, 1)?;
+    let d = xs.mean_axis(Axis(0)).expect("rows") - xt.mean_axis(Axis(0)).expect("rows");
+    Ok(d.dot(&d))
+}
+
+fn sq_norms(x: ArrayView2<'_, f64>) -> Array1<f64> {
+    x.rows().into_iter().map(|r| r.dot(&r)).collect()
+}
+
+/// `Σ_ij exp(−γ‖a_i − b_j‖²)`, 1024 rows of `a` at a time.
+fn kernel_sum(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, gamma: f64) -> f64 {
+    let (an, bn) = (sq_norms(a), sq_norms(b));
+    let mut total = 0.0;
+    let step = 1024;
+    let mut start = 0;
+    while start < a.nrows() {
+        let end = (start + step).min(a.nrows());
+        let g = a.slice(s![start..end, ..]).dot(&b.t());
+        for ((i, j), v) in g.indexed_iter() {
+            let d = (an[start + i] + bn[j] - 2.0 * v).max(0.0);
+            total += (-gamma * d).exp();
+        }
+        start = end;
+    }
+    total
+}
+
+/// `1 / median` of the pairwise squared distances (i < j) of the pooled rows (every
+/// ⌈n/2000⌉-th row when there are more than 2,000); 1 if that median is 0.
+pub fn median_gamma(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> f64 {
+    let n = xs.nrows() + xt.nrows();
+    let stride = n.div_ceil(2000).max(1);
+    let pooled: Vec<_> = xs
+        .rows()
+        .into_iter()
+        .chain(xt.rows())
+        .step_by(stride)
+        .collect();
+    let m = pooled.len();
+    let mut x = Array2::<f64>::zeros((m, xs.ncols()));
+    for (i, r) in pooled.iter().enumerate() {
+        x.row_mut(i).assign(r);
+    }
+    let norms = sq_norms(x.view());
+    let g = x.dot(&x.t());
+    let mut d = Vec::with_capacity(m * (m - 1) / 2);
+    for i in 0..m {
+        for j in i + 1..m {
+            d.push((norms[i] + norms[j] - 2.0 * g[[i, j]]).max(0.0));
+        }
+    }
+    if d.is_empty() {
+        return 1.0;
+    }
+    // numpy's median: the mean of the two middle values for an even count.
+    let (len, mid) = (d.len(), d.len() / 2);
+    let (lo, m_hi, _) = d.select_nth_unstable_by(mid, f64::total_cmp);
+    let hi = *m_hi;
+    let med = if len % 2 == 1 {
+        hi
+    } else {
+        let lo_max = lo.iter().copied().fold(f64::MIN, f64::max);
+        (lo_max + hi) / 2.0
+    };
+    if med > 0.0 {
+        1.0 / med
+    } else {
+        1.0
+    }
+}
+
+/// Biased squared MMD with the Gaussian kernel; `gamma` defaults to [`median_gamma`].
+pub fn mmd_rbf(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    gamma: Option<f64>,
+) -> Result<f64> {
+    check("mmd-rbf", xs, xt, 1)?;
+    let gamma = match gamma {
+        Some(g) if !(g.is_finite() && g > 0.0) => {
+            return Err(SimilarityError::BadInput {
+                metric: "mmd-rbf".into(),
+                detail: format!("gamma = {g} must be positive"),
+            })
+        }
+        Some(g) => g,
+        None => median_gamma(xs, xt),
+    };
+    let (ns, nt) = (xs.nrows() as f64, xt.nrows() as f64);
+    let v = kernel_sum(xs, xs, gamma) / (ns * ns) + kernel_sum(xt, xt, gamma) / (nt * nt)
+        - 2.0 * kernel_sum(xs, xt, gamma) / (ns * nt);
+    Ok(v.max(0.0))
+}
+
+fn covariance(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let mean = x.mean_axis(Axis(0)).expect("rows");
+    let c = &x - &mean;
+    c.t().dot(&c) / (x.nrows() as f64 - 1.0)
+}
+
+/// `‖C_s − C_t‖²_F / (4 d²)`.
+pub fn coral_distance(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    check("coral", xs, xt, 2)?;
+    let d = xs.ncols() as f64;
+    let diff = covariance(xs) - covariance(xt);
+    Ok(diff.iter().map(|v| v * v).sum::<f64>() / (4.0 * d * d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn zero_on_identical_samples_and_symmetric() {
+        let x = array![[0.0, 1.0], [2.0, 0.5], [1.0, -1.0], [3.0, 2.0]];
+        let y = array![[1.0, 1.0], [0.0, 0.5], [4.0, -2.0]];
+        for (name, _) in METRICS {
+            let same = compute(name, x.view(), x.view()).unwrap();
+            assert!(same.abs() < 1e-12, "{name}: {same}");
+            let (a, b) = (
+                compute(name, x.view(), y.view()).unwrap(),
+                compute(name, y.view(), x.view()).unwrap(),
+            );
+            assert!(a > 0.0 && (a - b).abs() < 1e-12, "{name}");
+            // Invariant to the order of the samples.
+            let xr = array![[3.0, 2.0], [1.0, -1.0], [0.0, 1.0], [2.0, 0.5]];
+            let c = compute(name, xr.view(), y.view()).unwrap();
+            assert!((a - c).abs() < 1e-12, "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let x = array![[0.0, 1.0], [2.0, f64::NAN]];
+        let y = array![[1.0, 1.0], [0.0, 0.5]];
+        let e = mmd_linear(x.view(), y.view()).unwrap_err().to_string();
+        assert!(e.contains("source row 1, column 1"), "{e}");
+        let z = array![[1.0], [2.0]];
+        let e = coral_distance(y.view(), z.view()).unwrap_err().to_string();
+        assert!(e.contains("2 features, target 1"), "{e}");
+        let one = array![[1.0, 2.0]];
+        assert!(coral_distance(one.view(), y.view()).is_err());
+        assert!(matches!(
+            compute("kl", y.view(), y.view()),
+            Err(SimilarityError::Unknown(_))
+        ));
+        assert!(mmd_rbf(y.view(), y.view(), Some(-1.0)).is_err());
+    }
+}
