@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Regenerates every committed table under results/ (one command):
+# Regenerates every committed table, report and plot under results/ (one command):
 #   scripts/regenerate-results.sh [DATA_DIR]      (default: $TLAB_DATA, else ../shared/data)
+# Each suite runs afresh (--fresh), then `tlab report` and `tlab plot` read its rows back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-${TLAB_DATA:-../shared/data}}"
 # The dev profile already optimises every dependency and tlab-core (see Cargo.toml), and
 # shares its build with `cargo test`: no second, release build of polars is needed.
-cargo build -p tlab-experiments
-tlab="${CARGO_TARGET_DIR:-target}/debug/tlab"
+[ -n "${TLAB_BIN:-}" ] || cargo build -p tlab-experiments
+tlab="${TLAB_BIN:-${CARGO_TARGET_DIR:-target}/debug/tlab}"
 "$tlab" --out results --quiet >/dev/null
+suites=(builtin-synthetic builtin-digits)
 for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech-surf-da mnist-usps-da coil20-da office-caltech-surf-coral-svm amazon-reviews-da; do
-    "$tlab" run "experiments/suites/$suite.toml" --data-dir "$data" --out results --quiet >/dev/null
+    "$tlab" run "experiments/suites/$suite.toml" --fresh --data-dir "$data" --out results --quiet >/dev/null
+    suites+=("$suite")
 done
-echo "tables written under results/*/table.md"
+for suite in "${suites[@]}"; do
+    "$tlab" report "results/$suite" >/dev/null
+    "$tlab" plot "results/$suite" >/dev/null
+done
+echo "tables, reports and plots written under results/*/"

@@ -87,5 +87,133 @@ fn adapters(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, knn, learners, preprocess_and_linalg, adapters);
+/// A 10,000-run suite: 10 synthetic pairs × 10 method columns × 100 seeds.
+fn engine_suite() -> tlab_experiments::suite::Suite {
+    let pairs: Vec<String> = (1..=10)
+        .map(|i| format!("[\"blobs:shift=0\", \"blobs:shift={i}\"]"))
+        .collect();
+    let seeds: Vec<String> = (0..100).map(|s| s.to_string()).collect();
+    let text = format!(
+        r#"
+name = "engine"
+dataset = "synthetic"
+pairs = [{}]
+seeds = [{}]
+metrics = ["mmd-linear"]
+[[methods]]
+id = "src"
+method = "source-only"
+learner = {{ kind = "logistic" }}
+[[methods]]
+id = "tgt"
+method = "target-only"
+learner = {{ kind = "logistic" }}
+budgets = [1, 3, 5, 10]
+[[methods]]
+id = "both"
+method = "source-and-target"
+learner = {{ kind = "logistic", c = 1.0 }}
+grid = {{ "learner.c" = [0.1, 1.0] }}
+budgets = [3, 10]
+[[methods]]
+id = "sa"
+method = "adapt"
+adapter = {{ kind = "sa", dim = 2 }}
+learner = {{ kind = "logistic" }}
+"#,
+        pairs.join(", "),
+        seeds.join(", ")
+    );
+    tlab_experiments::suite::Suite::parse(&text, "engine").unwrap()
+}
+
+/// Rows for every run of the suite with seeded accuracies (the engine's costs, not the methods').
+fn engine_rows(suite: &tlab_experiments::suite::Suite) -> Vec<tlab_experiments::store::Row> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    tlab_experiments::runner::expand(suite)
+        .iter()
+        .map(|r| {
+            let shift: f64 = r.target.trim_start_matches("blobs:shift=").parse().unwrap();
+            tlab_experiments::store::Row {
+                suite: suite.name.clone(),
+                dataset: suite.dataset.clone(),
+                source: r.source.clone(),
+                target: r.target.clone(),
+                method: r.method.id.clone(),
+                method_kind: r.method.method.name().to_string(),
+                learner: r.method.learner.short_name(),
+                params: r.method.params_json(),
+                seed: r.seed,
+                budget: r.budget as u64,
+                accuracy: 100.0 - 4.0 * shift + rng.gen::<f64>() * 10.0 + r.budget as f64,
+                macro_f1: rng.gen::<f64>() * 100.0,
+                n_scored: 300,
+                fit_seconds: rng.gen::<f64>(),
+                predict_seconds: rng.gen::<f64>(),
+                metrics: [("mmd-linear".to_string(), shift * shift)]
+                    .into_iter()
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The engine's own costs on a 10,000-row sweep: expanding, storing, tabling, reporting, plotting.
+fn engine(c: &mut Criterion) {
+    use tlab_experiments::{plot, report, store, sweep, table};
+    let suite = engine_suite();
+    let rows = engine_rows(&suite);
+    assert_eq!(rows.len(), 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("engine 10k rows");
+    g.sample_size(10);
+    g.bench_function("expand suite", |b| {
+        b.iter(|| tlab_experiments::runner::expand(black_box(&suite)).len())
+    });
+    g.bench_function("store parquet+csv", |b| {
+        b.iter(|| store::write_rows(dir.path(), black_box(&rows)).unwrap())
+    });
+    g.bench_function("read parquet", |b| {
+        b.iter(|| store::read_parquet_rows(&dir.path().join("runs.parquet")).unwrap())
+    });
+    g.bench_function("journal append 10k", |b| {
+        b.iter(|| {
+            let _ = std::fs::remove_file(dir.path().join(sweep::Journal::FILE));
+            let (j, _) = sweep::Journal::open(dir.path()).unwrap();
+            for r in &rows {
+                j.append(r).unwrap();
+            }
+        })
+    });
+    g.bench_function("table markdown", |b| {
+        b.iter(|| table::render(&suite, black_box(&rows), table::Format::Markdown))
+    });
+    g.bench_function("table latex", |b| {
+        b.iter(|| table::render(&suite, black_box(&rows), table::Format::Latex))
+    });
+    g.bench_function("report", |b| {
+        b.iter(|| report::markdown(&suite, black_box(&rows)))
+    });
+    g.bench_function("plot png+svg", |b| {
+        b.iter(|| {
+            plot::plot_all(
+                &suite,
+                black_box(&rows),
+                &dir.path().join("plots"),
+                &[plot::ImageFormat::Png, plot::ImageFormat::Svg],
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    knn,
+    learners,
+    preprocess_and_linalg,
+    adapters,
+    engine
+);
 criterion_main!(benches);

@@ -284,6 +284,8 @@ fn draw_budget<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("target labels per class")
         .y_desc("accuracy (%)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(e)?;
@@ -342,6 +344,23 @@ fn draw_scatter<DB: DrawingBackend>(
     points: &[(String, f64, f64)],
 ) -> DrawResult<()> {
     root.fill(&WHITE).map_err(e)?;
+    let mut seen: Vec<&str> = Vec::new();
+    for p in points {
+        if !seen.contains(&p.0.as_str()) {
+            seen.push(p.0.as_str());
+        }
+    }
+    let (w, _) = root.dim_in_pixel();
+    let (root, legend) = root.split_horizontally(w.saturating_sub(230));
+    let root = &root;
+    legend_box(
+        &legend,
+        &seen
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.to_string(), color(i)))
+            .collect::<Vec<_>>(),
+    )?;
     let xs: Vec<f64> = points.iter().map(|p| p.1).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.2).collect();
     let rho = spearman(&xs, &ys);
@@ -351,7 +370,18 @@ fn draw_scatter<DB: DrawingBackend>(
     let (y0, y1) = ys
         .iter()
         .fold((0.0f64, 0.0f64), |(a, b), &y| (a.min(y), b.max(y)));
-    let (xp, yp) = (((x1 - x0) * 0.08).max(1e-9), ((y1 - y0) * 0.1).max(1.0));
+    let (xp, yp) = (
+        ((x1 - x0) * 0.08).max(x1.abs() * 1e-3),
+        ((y1 - y0) * 0.1).max(1.0),
+    );
+    let scale = x0.abs().max(x1.abs());
+    let xfmt = move |v: &f64| {
+        if scale != 0.0 && !(0.01..1e4).contains(&scale) {
+            format!("{v:.2e}")
+        } else {
+            format!("{v:.3}")
+        }
+    };
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
@@ -370,6 +400,7 @@ fn draw_scatter<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc(metric)
+        .x_label_formatter(&xfmt)
         .y_desc("gain over reference baseline (points)")
         .label_style(("sans-serif", 14))
         .draw()
@@ -380,14 +411,6 @@ fn draw_scatter<DB: DrawingBackend>(
             BLACK.mix(0.5).stroke_width(1),
         )))
         .map_err(e)?;
-    let mut methods: Vec<&str> = points.iter().map(|p| p.0.as_str()).collect();
-    methods.dedup();
-    let mut seen = Vec::new();
-    for p in points {
-        if !seen.contains(&p.0.as_str()) {
-            seen.push(p.0.as_str());
-        }
-    }
     for (i, m) in seen.iter().enumerate() {
         let c = color(i);
         chart
@@ -397,18 +420,8 @@ fn draw_scatter<DB: DrawingBackend>(
                     .filter(|p| p.0 == *m)
                     .map(|p| Circle::new((p.1, p.2), 4, c.filled())),
             )
-            .map_err(e)?
-            .label(m.to_string())
-            .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
+            .map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(e)?;
     Ok(())
 }
 
@@ -449,12 +462,18 @@ pub fn plot_all(
     metrics.dedup();
     for metric in metrics {
         let points = gain_points(suite, rows, &metric);
-        if points.len() < 2 {
+        let (lo, hi) = points
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        // A metric that does not vary across pairs (e.g. the linear MMD after per-domain
+        // z-scoring, which zeroes every domain mean) has nothing to rank.
+        if points.len() < 2 || hi - lo <= 1e-12 * hi.abs().max(1e-12) {
+            tracing::info!("{metric}: constant across pairs here; no gain-vs-{metric} plot");
             continue;
         }
         for f in formats {
             let path = dir.join(format!("gain-vs-{metric}.{}", ext(f)));
-            both_backends!(&path, (900, 600), |root| draw_scatter(
+            both_backends!(&path, (1130, 600), |root| draw_scatter(
                 root, suite, &metric, &points
             ))?;
             written.push(path);

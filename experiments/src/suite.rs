@@ -438,6 +438,43 @@ learner = { kind = "knn", k = 1 }
     }
 
     #[test]
+    fn a_grid_expands_into_one_method_per_combination() {
+        let text = OK.replace(
+            "learner = { kind = \"knn\", k = 1 }",
+            "learner = { kind = \"knn\", k = 1 }\ngrid = { \"learner.k\" = [1, 3], \"adapter.dim\" = [2] }",
+        );
+        // `adapter.dim` with no adapter table is named.
+        let e = Suite::parse(&text, "g").unwrap_err().to_string();
+        assert!(
+            e.contains("adapter.dim") && e.contains("no `adapter`"),
+            "{e}"
+        );
+        let text = OK
+            .replace("method = \"source-only\"", "method = \"adapt\"\nadapter = { kind = \"sa\", dim = 1 }")
+            .replace(
+                "learner = { kind = \"knn\", k = 1 }",
+                "learner = { kind = \"knn\", k = 1 }\ngrid = { \"learner.k\" = [1, 3], \"adapter.dim\" = [2, 4] }",
+            );
+        let s = Suite::parse(&text, "g").unwrap();
+        let ids: Vec<&str> = s.methods.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "nn[dim=2,k=1]",
+                "nn[dim=2,k=3]",
+                "nn[dim=4,k=1]",
+                "nn[dim=4,k=3]"
+            ]
+        );
+        assert!(s.methods[3].params_json().contains("\"k\":3"));
+        assert!(s.methods[3].params_json().contains("\"dim\":4"));
+        let e = Suite::parse(&text.replace("\"learner.k\"", "\"k\""), "g")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("learner.<param>"), "{e}");
+    }
+
+    #[test]
     fn all_ordered_pairs_of_a_benchmark() {
         let text = "name = \"s\"\ndataset = \"office-caltech-surf\"\n[[methods]]\nid = \"nn\"\nmethod = \"source-only\"\nlearner = { kind = \"knn\" }\n";
         let s = Suite::parse(text, "s").unwrap();
