@@ -113,6 +113,11 @@ fn list() {
     println!("  logistic     c = 1.0, max_iter = 500");
     println!("  linear-svm   c = 1.0, max_iter = 1000, tol = 1e-4");
     println!("  linear-svm-cv  c_grid = [0.001, 0.01, 0.1, 1, 10], folds = 5 (C chosen on the training rows only)");
+    println!("\nSimilarity metrics recorded per pair (`metrics = [...]`):");
+    for (m, what) in tlab_similarity::METRICS {
+        println!("  {m:<12} {what}");
+    }
+    println!("\nA method entry may add `grid = {{ \"learner.<param>\" = [...], \"adapter.<param>\" = [...] }}`: one column per combination.");
     println!("\nPreprocessing (`preprocess = ...`):");
     for p in tlab_core::Preprocess::ALL {
         println!("  {}", p.name());
