@@ -1,0 +1,383 @@
+//! Divergences beyond the first three: unbiased, multi-kernel, linear-time and
+//! random-Fourier-feature MMD and its permutation test (Gretton, Borgwardt, Rasch,
+//! Schölkopf, Smola, "A Kernel Two-Sample Test", JMLR 2012); the Fréchet distance between
+//! fitted Gaussians (the Gaussian W2, as in FID: Heusel et al., NeurIPS 2017); the KL
+//! divergence between fitted Gaussians; the sliced Wasserstein distance (Bonneel, Rabin,
+//! Peyré, Pfister, JMIV 2015; POT's `sliced_wasserstein_distance`); the proxy A-distance
+//! (Ben-David, Blitzer, Crammer, Pereira, NIPS 2006: `2(1 − 2ε)` with ε the
+//! cross-validated error of a domain classifier).
+
+use ndarray::{concatenate, s, Array1, Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use tlab_core::learners::{Classifier, LogisticRegression, TrainSet};
+
+use crate::{check, median_gamma, Result, SimilarityError};
+
+fn bad(metric: &str, detail: impl Into<String>) -> SimilarityError {
+    SimilarityError::BadInput {
+        metric: metric.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let an: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let bn: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let mut d = a.dot(&b.t());
+    for ((i, j), v) in d.indexed_iter_mut() {
+        *v = (an[i] + bn[j] - 2.0 * *v).max(0.0);
+    }
+    d
+}
+
+/// The pooled squared-distance matrix and the pooled sizes, for kernel statistics.
+fn pooled(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Array2<f64> {
+    let z = concatenate(Axis(0), &[xs.view(), xt.reborrow()]).expect("same width");
+    sq_dist_matrix(z.view(), z.view())
+}
+
+/// Unbiased squared MMD (U-statistic) from a pooled kernel matrix whose first `m` rows
+/// are the source, for the sample assignment `idx` (a permutation of the pooled rows).
+fn mmd_u_from_kernel(k: &Array2<f64>, idx: &[usize], m: usize) -> f64 {
+    let n = idx.len() - m;
+    let (a, b) = idx.split_at(m);
+    let mut sxx = 0.0;
+    for (p, &i) in a.iter().enumerate() {
+        for &j in &a[p + 1..] {
+            sxx += k[[i, j]];
+        }
+    }
+    let mut syy = 0.0;
+    for (p, &i) in b.iter().enumerate() {
+        for &j in &b[p + 1..] {
+            syy += k[[i, j]];
+        }
+    }
+    let mut sxy = 0.0;
+    for &i in a {
+        for &j in b {
+            sxy += k[[i, j]];
+        }
+    }
+    let (m, n) = (m as f64, n as f64);
+    2.0 * sxx / (m * (m - 1.0)) + 2.0 * syy / (n * (n - 1.0)) - 2.0 * sxy / (m * n)
+}
+
+fn rbf_kernel(d: &Array2<f64>, gammas: &[f64]) -> Array2<f64> {
+    d.mapv(|v| gammas.iter().map(|g| (-g * v).exp()).sum::<f64>())
+}
+
+/// Unbiased squared MMD with the Gaussian kernel (γ by the median heuristic when `None`);
+/// may be slightly negative, as the estimator is unbiased.
+pub fn mmd_rbf_unbiased(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    gamma: Option<f64>,
+) -> Result<f64> {
+    check("mmd-rbf-unbiased", xs, xt, 2)?;
+    let g = gamma.unwrap_or_else(|| median_gamma(xs, xt));
+    let k = rbf_kernel(&pooled(xs, xt), &[g]);
+    let idx: Vec<usize> = (0..k.nrows()).collect();
+    Ok(mmd_u_from_kernel(&k, &idx, xs.nrows()))
+}
+
+/// Unbiased squared MMD with the linear kernel.
+pub fn mmd_linear_unbiased(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    check("mmd-linear-unbiased", xs, xt, 2)?;
+    let z = concatenate(Axis(0), &[xs.view(), xt.reborrow()]).expect("same width");
+    let k = z.dot(&z.t());
+    let idx: Vec<usize> = (0..k.nrows()).collect();
+    Ok(mmd_u_from_kernel(&k, &idx, xs.nrows()))
+}
+
+/// Biased squared MMD with a sum of Gaussian kernels at `γ_med · {1/4, 1/2, 1, 2, 4}`
+/// (the multi-kernel family of Long et al., DAN, ICML 2015, with equal weights).
+pub fn mmd_multi_kernel(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    check("mmd-multi", xs, xt, 1)?;
+    let g = median_gamma(xs, xt);
+    let gammas: Vec<f64> = [0.25, 0.5, 1.0, 2.0, 4.0].iter().map(|f| f * g).collect();
+    let k = rbf_kernel(&pooled(xs, xt), &gammas);
+    let (m, n) = (xs.nrows(), xt.nrows());
+    let kss = k.slice(s![..m, ..m]).sum() / (m * m) as f64;
+    let ktt = k.slice(s![m.., m..]).sum() / (n * n) as f64;
+    let kst = k.slice(s![..m, m..]).sum() / (m * n) as f64;
+    Ok((kss + ktt - 2.0 * kst).max(0.0))
+}
+
+/// The MMD permutation test: the unbiased Gaussian-kernel statistic (γ by the median
+/// heuristic on the pooled sample, fixed across permutations) against `permutations`
+/// seeded relabellings of the pooled sample. Returns `(statistic, p-value)` with
+/// `p = (1 + #{permuted ≥ observed}) / (1 + permutations)`.
+pub fn mmd_permutation_test(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    permutations: usize,
+    seed: u64,
+) -> Result<(f64, f64)> {
+    check("mmd-permutation", xs, xt, 2)?;
+    if permutations == 0 {
+        return Err(bad("mmd-permutation", "permutations must be ≥ 1"));
+    }
+    let g = median_gamma(xs, xt);
+    let k = rbf_kernel(&pooled(xs, xt), &[g]);
+    let mut idx: Vec<usize> = (0..k.nrows()).collect();
+    let observed = mmd_u_from_kernel(&k, &idx, xs.nrows());
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut at_least = 0usize;
+    for _ in 0..permutations {
+        idx.shuffle(&mut rng);
+        if mmd_u_from_kernel(&k, &idx, xs.nrows()) >= observed {
+            at_least += 1;
+        }
+    }
+    Ok((observed, (1 + at_least) as f64 / (1 + permutations) as f64))
+}
+
+/// Linear-time MMD² (Gretton et al. 2012, Lemma 14): the mean over `⌊m/2⌋` disjoint pairs
+/// of `h = k(x₁,x₂) + k(y₁,y₂) − k(x₁,y₂) − k(x₂,y₁)`, `m = min(n_s, n_t)`, Gaussian kernel
+/// with γ by the median heuristic. O(n·d) time and memory: for very large samples.
+pub fn mmd_linear_time(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    check("mmd-linear-time", xs, xt, 2)?;
+    let g = median_gamma(xs, xt);
+    let m = xs.nrows().min(xt.nrows()) / 2;
+    let k = |a: ndarray::ArrayView1<'_, f64>, b: ndarray::ArrayView1<'_, f64>| {
+        let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        (-g * d).exp()
+    };
+    let mut total = 0.0;
+    for i in 0..m {
+        let (x1, x2) = (xs.row(2 * i), xs.row(2 * i + 1));
+        let (y1, y2) = (xt.row(2 * i), xt.row(2 * i + 1));
+        total += k(x1, x2) + k(y1, y2) - k(x1, y2) - k(x2, y1);
+    }
+    Ok(total / m as f64)
+}
+
+/// Biased Gaussian-kernel MMD² through `features` random Fourier features (Rahimi & Recht,
+/// NIPS 2007): `z(x) = √(2/D) cos(Wx + b)`, `W ~ N(0, 2γI)`, `b ~ U[0, 2π)`; then
+/// `‖mean z_s − mean z_t‖²`. O(n·d·D); seeded.
+pub fn mmd_rff(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    features: usize,
+    seed: u64,
+) -> Result<f64> {
+    check("mmd-rff", xs, xt, 1)?;
+    if features == 0 {
+        return Err(bad("mmd-rff", "features must be ≥ 1"));
+    }
+    let g = median_gamma(xs, xt);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let sd = (2.0 * g).sqrt();
+    let w = Array2::from_shape_simple_fn((xs.ncols(), features), || {
+        sd * rng.sample::<f64, _>(StandardNormal)
+    });
+    let b: Array1<f64> = (0..features)
+        .map(|_| rng.gen::<f64>() * std::f64::consts::TAU)
+        .collect();
+    let scale = (2.0 / features as f64).sqrt();
+    let mean_z = |x: ArrayView2<'_, f64>| {
+        let mut acc = Array1::<f64>::zeros(features);
+        for start in (0..x.nrows()).step_by(4096) {
+            let end = (start + 4096).min(x.nrows());
+            let mut p = x.slice(s![start..end, ..]).dot(&w);
+            p += &b;
+            p.mapv_inplace(|v| scale * v.cos());
+            acc += &p.sum_axis(Axis(0));
+        }
+        acc / x.nrows() as f64
+    };
+    let d = mean_z(xs) - mean_z(xt);
+    Ok(d.dot(&d))
+}
+
+fn mean_cov(x: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>) {
+    let mu = x.mean_axis(Axis(0)).expect("rows");
+    let c = &x - &mu;
+    (mu, c.t().dot(&c) / (x.nrows() as f64 - 1.0))
+}
+
+fn eigh(metric: &str, a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
+    tlab_core::linalg::sym_eigh(a.view()).map_err(|e| bad(metric, e.to_string()))
+}
+
+/// `‖μ_s − μ_t‖² + tr(C_s + C_t − 2 (C_s^{1/2} C_t C_s^{1/2})^{1/2})`, covariances as
+/// `np.cov`; negative eigenvalues from rounding are clipped to 0.
+pub fn frechet(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
+    check("frechet", xs, xt, 2)?;
+    let (ms, cs) = mean_cov(xs);
+    let (mt, ct) = mean_cov(xt);
+    let (ls, vs) = eigh("frechet", &cs)?;
+    let root = {
+        let d = ls.mapv(|l| l.max(0.0).sqrt());
+        (&vs * &d).dot(&vs.t())
+    };
+    let mid = root.dot(&ct).dot(&root);
+    let mid = (&mid + &mid.t()) / 2.0;
+    let (lm, _) = eigh("frechet", &mid)?;
+    let tr_sqrt: f64 = lm.iter().map(|l| l.max(0.0).sqrt()).sum();
+    let dm = &ms - &mt;
+    Ok((dm.dot(&dm) + cs.diag().sum() + ct.diag().sum() - 2.0 * tr_sqrt).max(0.0))
+}
+
+/// `KL(N(μ_s, C_s + εI) ‖ N(μ_t, C_t + εI))`, ε = `ridge` × mean variance of the pooled
+/// features (the ridge keeps it finite when d ≥ n, as on 800-dimensional SURF with 157
+/// DSLR images). Not symmetric.
+pub fn kl_gaussian(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>, ridge: f64) -> Result<f64> {
+    check("kl-gaussian", xs, xt, 2)?;
+    if !(ridge.is_finite() && ridge >= 0.0) {
+        return Err(bad("kl-gaussian", format!("ridge = {ridge} must be ≥ 0")));
+    }
+    let (ms, mut cs) = mean_cov(xs);
+    let (mt, mut ct) = mean_cov(xt);
+    let d = xs.ncols();
+    let eps = ridge * (cs.diag().sum() + ct.diag().sum()) / (2 * d) as f64;
+    for i in 0..d {
+        cs[[i, i]] += eps;
+        ct[[i, i]] += eps;
+    }
+    let (lt, vt) = eigh("kl-gaussian", &ct)?;
+    let (ls, _) = eigh("kl-gaussian", &cs)?;
+    if lt.iter().chain(ls.iter()).any(|&l| l <= 0.0) {
+        return Err(bad(
+            "kl-gaussian",
+            "a covariance is singular (fewer samples than features?): use a ridge > 0",
+        ));
+    }
+    // C_t^{-1} = V diag(1/λ) Vᵀ
+    let inv = (&vt * &lt.mapv(|l| 1.0 / l)).dot(&vt.t());
+    let dm = &mt - &ms;
+    let tr: f64 = (&inv * &cs).sum();
+    let maha = dm.dot(&inv.dot(&dm));
+    let logdet_t: f64 = lt.iter().map(|l| l.ln()).sum();
+    let logdet_s: f64 = ls.iter().map(|l| l.ln()).sum();
+    Ok(0.5 * (tr + maha - d as f64 + logdet_t - logdet_s))
+}
+
+/// `W_p^p` between two uniform empirical measures on the line (quantile coupling; sizes
+/// may differ), as POT's `wasserstein_1d`.
+fn w1d_pow(mut a: Vec<f64>, mut b: Vec<f64>, p: f64) -> f64 {
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (n, m) = (a.len() as f64, b.len() as f64);
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut ca, mut cb) = (1.0 / n, 1.0 / m);
+    let mut pos = 0.0;
+    let mut total = 0.0;
+    while i < a.len() && j < b.len() {
+        let next = ca.min(cb);
+        total += (next - pos) * (a[i] - b[j]).abs().powf(p);
+        pos = next;
+        if ca <= cb {
+            i += 1;
+            ca = (i as f64 + 1.0) / n;
+        } else {
+            j += 1;
+            cb = (j as f64 + 1.0) / m;
+        }
+    }
+    total
+}
+
+/// Sliced Wasserstein-p on the given projection directions (columns of `projections`,
+/// each of unit length): `(mean over directions of W_p^p)^{1/p}`, as POT's
+/// `sliced_wasserstein_distance` with uniform weights.
+pub fn sliced_wasserstein_with(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    projections: ArrayView2<'_, f64>,
+    p: f64,
+) -> Result<f64> {
+    check("sliced-wasserstein", xs, xt, 1)?;
+    if projections.nrows() != xs.ncols() || projections.ncols() == 0 {
+        return Err(bad(
+            "sliced-wasserstein",
+            format!(
+                "projections are {}×{}; need {} rows and ≥ 1 column",
+                projections.nrows(),
+                projections.ncols(),
+                xs.ncols()
+            ),
+        ));
+    }
+    if p.is_nan() || p < 1.0 {
+        return Err(bad("sliced-wasserstein", format!("p = {p} must be ≥ 1")));
+    }
+    let (ps, pt) = (xs.dot(&projections), xt.dot(&projections));
+    let mut total = 0.0;
+    for k in 0..projections.ncols() {
+        total += w1d_pow(ps.column(k).to_vec(), pt.column(k).to_vec(), p);
+    }
+    Ok((total / projections.ncols() as f64).powf(1.0 / p))
+}
+
+/// Sliced Wasserstein-2 on `n_projections` directions drawn uniformly on the sphere (seeded).
+pub fn sliced_wasserstein(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    n_projections: usize,
+    seed: u64,
+) -> Result<f64> {
+    check("sliced-wasserstein", xs, xt, 1)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut proj = Array2::from_shape_simple_fn((xs.ncols(), n_projections.max(1)), || {
+        rng.sample::<f64, _>(StandardNormal)
+    });
+    for mut c in proj.columns_mut() {
+        let n = c.dot(&c).sqrt();
+        c.mapv_inplace(|v| v / n);
+    }
+    sliced_wasserstein_with(xs, xt, proj.view(), 2.0)
+}
+
+/// Proxy A-distance `2(1 − 2ε)`, ε = the `folds`-fold cross-validated error of a logistic
+/// domain classifier (source = 0, target = 1; folds stratified by domain and seeded; every
+/// sample is scored only by a model that did not see it). Clipped to [0, 2].
+pub fn proxy_a_distance(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    folds: usize,
+    seed: u64,
+) -> Result<f64> {
+    check("proxy-a-distance", xs, xt, folds.max(2))?;
+    if folds < 2 {
+        return Err(bad("proxy-a-distance", "folds must be ≥ 2"));
+    }
+    let z = concatenate(Axis(0), &[xs.view(), xt.reborrow()]).expect("same width");
+    let y: Array1<usize> = (0..z.nrows())
+        .map(|i| usize::from(i >= xs.nrows()))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut fold_of = vec![0usize; z.nrows()];
+    for range in [0..xs.nrows(), xs.nrows()..z.nrows()] {
+        let mut idx: Vec<usize> = range.collect();
+        idx.shuffle(&mut rng);
+        for (r, i) in idx.into_iter().enumerate() {
+            fold_of[i] = r % folds;
+        }
+    }
+    let model =
+        LogisticRegression::new(1.0, 200).map_err(|e| bad("proxy-a-distance", e.to_string()))?;
+    let mut errors = 0usize;
+    for f in 0..folds {
+        let train: Vec<usize> = (0..z.nrows()).filter(|&i| fold_of[i] != f).collect();
+        let test: Vec<usize> = (0..z.nrows()).filter(|&i| fold_of[i] == f).collect();
+        let (xtr, ytr) = (z.select(Axis(0), &train), y.select(Axis(0), &train));
+        let fitted = model
+            .fit(TrainSet::new(xtr.view(), ytr.view(), 2))
+            .map_err(|e| bad("proxy-a-distance", e.to_string()))?;
+        let pred = fitted
+            .predict(z.select(Axis(0), &test).view())
+            .map_err(|e| bad("proxy-a-distance", e.to_string()))?;
+        errors += test
+            .iter()
+            .zip(pred.iter())
+            .filter(|(&i, &p)| y[i] != p)
+            .count();
+    }
+    let eps = errors as f64 / z.nrows() as f64;
+    Ok((2.0 * (1.0 - 2.0 * eps)).clamp(0.0, 2.0))
+}

@@ -1,0 +1,111 @@
+//! Transferability of a source model to a labelled target, from the source model's outputs
+//! on the target samples. Formulas as in the Transfer-Learning-Library's
+//! `tllib.ranking` (the reference the golden tests reproduce):
+//! - LEEP (Nguyen, Hassner, Seeger, Archambeau, ICML 2020): `mean_i log Σ_z P̂(y_i|z) θ(x_i)_z`
+//!   with `P̂(y|z)` from the empirical joint of target labels and source soft predictions.
+//! - NCE (Tran, Nguyen, Hassner, ICCV 2019): `−H(Y | Z)` from hard source predictions `Z`.
+//! - H-score (Bao et al., ICIP 2019): `tr(pinv(cov f) · cov(E[f | y]))` on source features.
+
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+
+use crate::{Result, SimilarityError};
+
+fn bad(metric: &str, detail: impl Into<String>) -> SimilarityError {
+    SimilarityError::BadInput {
+        metric: metric.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn check_labels(metric: &str, n: usize, y: ArrayView1<'_, usize>) -> Result<usize> {
+    if n == 0 || y.len() != n {
+        return Err(bad(metric, format!("{n} samples but {} labels", y.len())));
+    }
+    Ok(y.iter().max().map_or(0, |m| m + 1))
+}
+
+/// LEEP from source class probabilities `theta` (n × C_s, rows summing to 1) and target labels.
+pub fn leep(theta: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> {
+    let ct = check_labels("leep", theta.nrows(), y)?;
+    if theta.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return Err(bad("leep", "probabilities must be finite and ≥ 0"));
+    }
+    let n = theta.nrows() as f64;
+    let cs = theta.ncols();
+    let mut joint = Array2::<f64>::zeros((ct, cs));
+    for (row, &label) in theta.rows().into_iter().zip(y.iter()) {
+        let mut j = joint.row_mut(label);
+        j.scaled_add(1.0 / n, &row);
+    }
+    let pz = joint.sum_axis(Axis(0));
+    // P(y | z), C_s × C_t
+    let mut cond = joint.t().to_owned();
+    for (mut r, p) in cond.rows_mut().into_iter().zip(pz.iter()) {
+        r.mapv_inplace(|v| if *p > 0.0 { v / p } else { 0.0 });
+    }
+    let eep = theta.dot(&cond);
+    let mut total = 0.0;
+    for (i, &label) in y.iter().enumerate() {
+        total += eep[[i, label]].ln();
+    }
+    Ok(total / n)
+}
+
+/// NCE from hard source predictions `z` and target labels `y` (natural log).
+pub fn nce(z: ArrayView1<'_, usize>, y: ArrayView1<'_, usize>) -> Result<f64> {
+    let ct = check_labels("nce", z.len(), y)?;
+    let cs = z.iter().max().map_or(0, |m| m + 1);
+    let n = z.len() as f64;
+    let mut joint = Array2::<f64>::zeros((ct, cs));
+    for (&s, &t) in z.iter().zip(y.iter()) {
+        joint[[t, s]] += 1.0 / n;
+    }
+    let pz = joint.sum_axis(Axis(0));
+    let mut h = 0.0;
+    for (s, &p) in pz.iter().enumerate() {
+        if p == 0.0 {
+            continue;
+        }
+        let mut hs = 0.0;
+        for t in 0..ct {
+            let q = joint[[t, s]] / p + 1e-20;
+            hs -= q * q.ln();
+        }
+        h += hs * p;
+    }
+    Ok(-h)
+}
+
+/// H-score of features `f` (n × d) for target labels `y`.
+pub fn h_score(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> {
+    let c = check_labels("h-score", f.nrows(), y)?;
+    if f.nrows() < 2 {
+        return Err(bad("h-score", "needs at least 2 samples"));
+    }
+    let cov = |x: &Array2<f64>| {
+        let mu = x.mean_axis(Axis(0)).expect("rows");
+        let xc = x - &mu;
+        xc.t().dot(&xc) / (x.nrows() as f64 - 1.0)
+    };
+    let fo = f.to_owned();
+    let mut g = Array2::<f64>::zeros(f.raw_dim());
+    for k in 0..c {
+        let rows: Vec<usize> = (0..f.nrows()).filter(|&i| y[i] == k).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mean = fo.select(Axis(0), &rows).mean_axis(Axis(0)).expect("rows");
+        for &i in &rows {
+            g.row_mut(i).assign(&mean);
+        }
+    }
+    let covf = cov(&fo);
+    let covg = cov(&g);
+    // numpy.linalg.pinv(covf, rcond=1e-15) through the symmetric eigendecomposition.
+    let (l, v) =
+        tlab_core::linalg::sym_eigh(covf.view()).map_err(|e| bad("h-score", e.to_string()))?;
+    let lmax = l.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    let inv_l = l.mapv(|x| if x.abs() > 1e-15 * lmax { 1.0 / x } else { 0.0 });
+    let pinv = (&v * &inv_l).dot(&v.t());
+    Ok((&pinv * &covg.t()).sum())
+}
