@@ -11,7 +11,10 @@ data="${1:-${TLAB_DATA:-../shared/data}}"
 tlab="${TLAB_BIN:-${CARGO_TARGET_DIR:-target}/debug/tlab}"
 "$tlab" --out results --quiet >/dev/null
 suites=(builtin-synthetic builtin-digits)
-for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech-surf-da mnist-usps-da coil20-da office-caltech-surf-coral-svm amazon-reviews-da; do
+"$tlab" run experiments/suites/negative-transfer-synthetic.toml --fresh --out results --quiet >/dev/null
+suites+=(negative-transfer-synthetic)
+for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech-surf-da mnist-usps-da coil20-da office-caltech-surf-coral-svm amazon-reviews-da \
+             negative-transfer-surf negative-transfer-amazon negative-transfer-mnist-usps negative-transfer-coil20; do
     "$tlab" run "experiments/suites/$suite.toml" --fresh --data-dir "$data" --out results --quiet >/dev/null
     suites+=("$suite")
 done
@@ -19,4 +22,6 @@ for suite in "${suites[@]}"; do
     "$tlab" report "results/$suite" >/dev/null
     "$tlab" plot "results/$suite" >/dev/null
 done
+# Which divergences predict negative transfer: pooled over the five study suites.
+"$tlab" study results/negative-transfer-{synthetic,surf,amazon,mnist-usps,coil20} --into results/negative-transfer-study >/dev/null
 echo "tables, reports and plots written under results/*/"

@@ -9,6 +9,7 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod store;
+pub mod study;
 pub mod suite;
 pub mod sweep;
 pub mod table;

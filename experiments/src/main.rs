@@ -68,6 +68,13 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_values = ["png", "svg"])]
         format: Vec<ImageFormat>,
     },
+    /// Which recorded metrics predict negative transfer, over one or more results folders.
+    Study {
+        dirs: Vec<PathBuf>,
+        /// Where study.md, study.csv and plots/ go.
+        #[arg(long, default_value = "results/negative-transfer-study")]
+        into: PathBuf,
+    },
     /// Say what a suite file expands to (runs, pairs, methods) without running it.
     Describe { suite: PathBuf },
     /// List datasets, methods and learners with their parameters.
@@ -256,6 +263,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             println!("{md}");
             eprintln!("wrote {} (report.md, report.csv)", dir.display());
+            return Ok(());
+        }
+        Some(Command::Study { dirs, into }) => {
+            let mut points = Vec::new();
+            let mut names = Vec::new();
+            for d in &dirs {
+                let (suite, rows) = load_results(d)?;
+                points.extend(tlab_experiments::study::points(&suite, &rows));
+                names.push(format!("`{}`", suite.name));
+            }
+            if points.is_empty() {
+                anyhow::bail!(
+                    "no transfer outcome with metrics in {}: the suites need `metrics = [...]`, a target-only baseline and methods with budgets ≥ 1",
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            let scores = tlab_experiments::study::scores(&points);
+            let md = tlab_experiments::study::markdown(&points, &scores, &names);
+            write_file(&into.join("study.md"), &md)?;
+            write_file(
+                &into.join("study.csv"),
+                &tlab_experiments::study::csv(&scores),
+            )?;
+            tlab_experiments::study::plots(&points, &scores, &into.join("plots"))?;
+            println!("{md}");
+            eprintln!("wrote {} (study.md, study.csv, plots/)", into.display());
             return Ok(());
         }
         Some(Command::Plot { dir, format }) => {

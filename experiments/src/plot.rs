@@ -25,7 +25,7 @@ use crate::table::{mean_std, Table};
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
             // The bytes are a valid TrueType font compiled in; failure would be a build defect.
@@ -49,7 +49,7 @@ fn e<E: std::fmt::Debug>(err: E) -> String {
 }
 
 /// Draws `f` into `path` (`.png` or `.svg`) through a temporary file and a rename.
-fn render(
+pub(crate) fn render(
     path: &Path,
     size: (u32, u32),
     f: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult<()>,
@@ -84,9 +84,11 @@ fn render(
     })
 }
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! both_backends {
     ($path:expr, $size:expr, $draw:expr) => {
-        render(
+        $crate::plot::render(
             $path,
             $size,
             &|root: &DrawingArea<SVGBackend<'_>, Shift>| $draw(root),
@@ -337,9 +339,9 @@ pub fn gain_points(suite: &Suite, rows: &[Row], metric: &str) -> Vec<(String, f6
         .collect()
 }
 
-fn draw_scatter<DB: DrawingBackend>(
+pub(crate) fn draw_scatter<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    suite: &Suite,
+    name: &str,
     metric: &str,
     points: &[(String, f64, f64)],
 ) -> DrawResult<()> {
@@ -386,7 +388,7 @@ fn draw_scatter<DB: DrawingBackend>(
         .caption(
             format!(
                 "{}: gain vs {metric} (Spearman ρ = {:.2}, n = {})",
-                suite.name,
+                name,
                 rho,
                 points.len()
             ),
@@ -474,7 +476,10 @@ pub fn plot_all(
         for f in formats {
             let path = dir.join(format!("gain-vs-{metric}.{}", ext(f)));
             both_backends!(&path, (1130, 600), |root| draw_scatter(
-                root, suite, &metric, &points
+                root,
+                &suite.name,
+                &metric,
+                &points
             ))?;
             written.push(path);
         }

@@ -89,6 +89,12 @@ fn subcommands_end_to_end() {
         svg.contains("Spearman"),
         "the rank correlation is in the title"
     );
+    let (ok, study, err) = tlab(&["study", "results/cli", "--into", "study"], d);
+    assert!(ok, "{err}");
+    // 3 pairs × 2 budgets of source+target against target-only, one metric.
+    assert!(study.contains("| 1 | mmd-rbf | 6 |"), "{study}");
+    assert!(d.join("study/study.csv").is_file());
+    assert!(d.join("study/plots/gain-vs-mmd-rbf.png").is_file());
     let (ok, list, _) = tlab(&["list"], d);
     assert!(ok && list.contains("mmd-rbf") && list.contains("office-caltech-surf"));
     // Errors: one line, exit code 2, naming what was wrong.

@@ -41,9 +41,78 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     pearson(&ranks(a), &ranks(b))
 }
 
+/// Kendall's τ-b (ties corrected, as scipy's default); NaN when either side is constant.
+pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
+    if a.len() != b.len() || a.len() < 2 {
+        return f64::NAN;
+    }
+    let (mut conc, mut disc, mut ties_a, mut ties_b) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for i in 0..a.len() {
+        for j in i + 1..a.len() {
+            let (da, db) = (a[i] - a[j], b[i] - b[j]);
+            if da == 0.0 && db == 0.0 {
+                continue;
+            } else if da == 0.0 {
+                ties_a += 1.0;
+            } else if db == 0.0 {
+                ties_b += 1.0;
+            } else if (da > 0.0) == (db > 0.0) {
+                conc += 1.0;
+            } else {
+                disc += 1.0;
+            }
+        }
+    }
+    (conc - disc) / ((conc + disc + ties_a) * (conc + disc + ties_b)).sqrt()
+}
+
+/// Area under the ROC curve of `score` for predicting `positive` (the Mann–Whitney
+/// statistic; ties count ½); NaN without both classes.
+pub fn auroc(score: &[f64], positive: &[bool]) -> f64 {
+    let (mut pairs, mut wins) = (0.0, 0.0);
+    for (i, &si) in score.iter().enumerate() {
+        if !positive[i] {
+            continue;
+        }
+        for (j, &sj) in score.iter().enumerate() {
+            if positive[j] {
+                continue;
+            }
+            pairs += 1.0;
+            if si > sj {
+                wins += 1.0;
+            } else if si == sj {
+                wins += 0.5;
+            }
+        }
+    }
+    if pairs == 0.0 {
+        f64::NAN
+    } else {
+        wins / pairs
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kendall_and_auroc_match_scipy_and_sklearn() {
+        // scipy.stats.kendalltau([1, 2, 2, 3, 5, 4, 0.5], [2, 1, 4, 4, 9, 3, 3]).statistic
+        let t = kendall_tau_b(
+            &[1.0, 2.0, 2.0, 3.0, 5.0, 4.0, 0.5],
+            &[2.0, 1.0, 4.0, 4.0, 9.0, 3.0, 3.0],
+        );
+        assert!((t - 0.4103913408340616).abs() < 1e-12, "{t}");
+        // sklearn.metrics.roc_auc_score([1, 0, 1, 0, 0, 1, 1], [0.3, 0.2, 0.3, 0.9, 0.1, 0.8, 0.5])
+        let a = auroc(
+            &[0.3, 0.2, 0.3, 0.9, 0.1, 0.8, 0.5],
+            &[true, false, true, false, false, true, true],
+        );
+        assert!((a - 0.6666666666666667).abs() < 1e-12, "{a}");
+        assert!(auroc(&[1.0, 2.0], &[true, true]).is_nan());
+    }
 
     #[test]
     fn spearman_matches_scipy_with_ties() {
