@@ -124,6 +124,10 @@ fn list() {
     for (m, what) in tlab_similarity::METRICS {
         println!("  {m:<12} {what}");
     }
+    println!("\nLabel-aware transferability scores (few-shot runs; `metrics = [...]` too):");
+    for (m, what) in tlab_similarity::TRANSFERABILITY {
+        println!("  {m:<12} {what}");
+    }
     println!("\nA method entry may add `grid = {{ \"learner.<param>\" = [...], \"adapter.<param>\" = [...] }}`: one column per combination.");
     println!("\nPreprocessing (`preprocess = ...`):");
     for p in tlab_core::Preprocess::ALL {

@@ -323,17 +323,14 @@ fn draw_budget<DB: DrawingBackend>(
 
 /// Points of a gain-vs-metric scatter: (method, metric value, gain) per pair and budget.
 pub fn gain_points(suite: &Suite, rows: &[Row], metric: &str) -> Vec<(String, f64, f64)> {
-    let mut value: BTreeMap<(&str, &str), f64> = BTreeMap::new();
-    for r in rows {
-        if let Some(v) = r.metrics.get(metric) {
-            value.insert((r.source.as_str(), r.target.as_str()), *v);
-        }
-    }
+    let value = crate::study::metric_means(rows);
     crate::report::lines(suite, rows)
         .into_iter()
         .filter_map(|l| {
             let g = l.vs_target_only.or(l.vs_source_only)?;
-            let x = *value.get(&(l.source.as_str(), l.target.as_str()))?;
+            let x = *value
+                .get(&(l.source.clone(), l.target.clone(), l.budget))?
+                .get(metric)?;
             Some((format!("{} (k={})", l.method, l.budget), x, g.mean))
         })
         .collect()

@@ -7,7 +7,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use tlab_core::synthetic::{builtin_pair, BUILTIN_DATASETS};
-use tlab_core::{make_task, registry, LabelBudget, LabeledDomain};
+use tlab_core::{make_task, registry, Classifier, LabelBudget, LabeledDomain};
 
 use crate::error::{Error, Result};
 use crate::methods::run_method;
@@ -110,15 +110,74 @@ fn load_pairs(
 type PairMetrics = HashMap<(String, String), BTreeMap<String, f64>>;
 
 /// The suite's `metrics` for each pair, on the preprocessed features (labels unused).
+fn is_transferability(name: &str) -> bool {
+    tlab_similarity::TRANSFERABILITY
+        .iter()
+        .any(|(n, _)| *n == name)
+}
+
+type SourceModels = HashMap<(String, String), Box<dyn tlab_core::FittedClassifier>>;
+
+/// With label-aware scores requested: a logistic regression (C = 1) on each pair's source.
+fn source_models(suite: &Suite, pairs: &Pairs) -> Result<SourceModels> {
+    if !suite.metrics.iter().any(|m| is_transferability(m)) {
+        return Ok(HashMap::new());
+    }
+    let model = tlab_core::learners::LogisticRegression::new(1.0, 500)?;
+    pairs
+        .par_iter()
+        .map(|(key, (s, _))| {
+            let fitted = model.fit(tlab_core::TrainSet::new(s.x(), s.y().view(), s.n_classes()))?;
+            Ok((key.clone(), fitted))
+        })
+        .collect()
+}
+
+/// LEEP / NCE / H-score of the pair's source model on the run's labelled target rows.
+fn transferability(
+    suite: &Suite,
+    model: Option<&dyn tlab_core::FittedClassifier>,
+    task: &tlab_core::TransferTask,
+) -> std::result::Result<BTreeMap<String, f64>, String> {
+    let mut out = BTreeMap::new();
+    let (Some(model), Some(labeled)) = (model, task.target_labeled.as_ref()) else {
+        return Ok(out);
+    };
+    let theta = model
+        .predict_proba(labeled.x())
+        .ok_or("the source model gives no probabilities")?
+        .map_err(|e| e.to_string())?;
+    let hard: ndarray::Array1<usize> = theta
+        .rows()
+        .into_iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .fold((0, f64::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
+                .0
+        })
+        .collect();
+    for name in suite.metrics.iter().filter(|m| is_transferability(m)) {
+        let v = match name.as_str() {
+            "leep" => tlab_similarity::leep(theta.view(), labeled.y().view()),
+            "nce" => tlab_similarity::nce(hard.view(), labeled.y().view()),
+            _ => tlab_similarity::h_score(theta.view(), labeled.y().view()),
+        }
+        .map_err(|e| e.to_string())?;
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
+}
+
 fn pair_metrics(suite: &Suite, pairs: &Pairs) -> Result<PairMetrics> {
-    if suite.metrics.is_empty() {
+    if suite.metrics.iter().all(|m| is_transferability(m)) {
         return Ok(HashMap::new());
     }
     pairs
         .par_iter()
         .map(|(key, (s, t))| {
             let mut m = BTreeMap::new();
-            for name in &suite.metrics {
+            for name in suite.metrics.iter().filter(|m| !is_transferability(m)) {
                 let v = tlab_similarity::compute(name, s.x(), t.x())
                     .map_err(|e| Error::Store(format!("metric on {}→{}: {e}", key.0, key.1)))?;
                 m.insert(name.clone(), v);
@@ -128,7 +187,13 @@ fn pair_metrics(suite: &Suite, pairs: &Pairs) -> Result<PairMetrics> {
         .collect()
 }
 
-fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs, metrics: &PairMetrics) -> Result<Row> {
+fn execute(
+    suite: &Suite,
+    run: &Run<'_>,
+    pairs: &Pairs,
+    metrics: &PairMetrics,
+    models: &SourceModels,
+) -> Result<Row> {
     let key = (run.source.clone(), run.target.clone());
     let (s, t) = &pairs[&key];
     let wrap = |e: tlab_core::CoreError| Error::Run {
@@ -148,6 +213,12 @@ fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs, metrics: &PairMetrics) -
         source: e,
     })?;
     let scores = evaluator.score(&outcome.predictions).map_err(wrap)?;
+    let mut row_metrics = metrics.get(&key).cloned().unwrap_or_default();
+    row_metrics.extend(
+        transferability(suite, models.get(&key).map(|m| m.as_ref()), &task).map_err(|e| {
+            Error::Store(format!("run {}: transferability scores: {e}", run.label()))
+        })?,
+    );
     Ok(Row {
         suite: suite.name.clone(),
         dataset: suite.dataset.clone(),
@@ -164,7 +235,7 @@ fn execute(suite: &Suite, run: &Run<'_>, pairs: &Pairs, metrics: &PairMetrics) -
         n_scored: scores.n_scored as u64,
         fit_seconds: outcome.fit_seconds,
         predict_seconds: outcome.predict_seconds,
-        metrics: metrics.get(&key).cloned().unwrap_or_default(),
+        metrics: row_metrics,
     })
 }
 
@@ -208,10 +279,11 @@ pub fn execute_runs(
     }
     let pairs = load_pairs(suite, &wanted, data_dir)?;
     let metrics = pair_metrics(suite, &pairs)?;
+    let models = source_models(suite, &pairs)?;
     runs.par_iter()
         .map(|run| {
             tracing::debug!(run = %run.label(), "start");
-            let row = execute(suite, run, &pairs, &metrics)?;
+            let row = execute(suite, run, &pairs, &metrics, &models)?;
             on_row(&row)?;
             tracing::debug!(run = %run.label(), accuracy = row.accuracy, "done");
             bar.inc(1);

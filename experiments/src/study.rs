@@ -33,22 +33,47 @@ pub struct Point {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// (source, target, budget).
+pub type RunGroup = (String, String, u64);
+
+/// Each metric's mean over the rows of a (source, target, budget): divergences are the
+/// same in every row of a pair; the label-aware scores change with the seed's labelled
+/// rows and the budget, so they are averaged over seeds like the gains.
+pub fn metric_means(rows: &[Row]) -> BTreeMap<RunGroup, BTreeMap<String, f64>> {
+    let mut sums: BTreeMap<RunGroup, BTreeMap<String, (f64, usize)>> = BTreeMap::new();
+    for r in rows {
+        let e = sums
+            .entry((r.source.clone(), r.target.clone(), r.budget))
+            .or_default();
+        for (m, v) in &r.metrics {
+            let s = e.entry(m.clone()).or_default();
+            s.0 += v;
+            s.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(k, m)| {
+            (
+                k,
+                m.into_iter().map(|(n, (s, c))| (n, s / c as f64)).collect(),
+            )
+        })
+        .collect()
+}
+
 /// The gains over target-only of every transfer method at budgets ≥ 1, with metrics.
 pub fn points(suite: &Suite, rows: &[Row]) -> Vec<Point> {
-    let mut by_pair: BTreeMap<(&str, &str), &BTreeMap<String, f64>> = BTreeMap::new();
-    for r in rows {
-        by_pair.insert((r.source.as_str(), r.target.as_str()), &r.metrics);
-    }
+    let by_key = metric_means(rows);
     report::lines(suite, rows)
         .into_iter()
         .filter_map(|l| {
             let g = l.vs_target_only?;
-            let m = by_pair.get(&(l.source.as_str(), l.target.as_str()))?;
+            let m = by_key.get(&(l.source.clone(), l.target.clone(), l.budget))?;
             Some(Point {
                 suite: suite.name.clone(),
                 label: format!("{} {} k={}", l.pair, l.method, l.budget),
                 gain: g.mean,
-                metrics: (*m).clone(),
+                metrics: m.clone(),
             })
         })
         .collect()
@@ -67,10 +92,19 @@ pub struct Scores {
     pub within: Vec<(String, usize, f64, f64)>,
 }
 
+/// Whether larger values mean *more* transferable (the label-aware scores), so that the
+/// study negates them: after that, for every metric, larger = farther = expected harm.
+pub fn higher_is_better(metric: &str) -> bool {
+    tlab_similarity::TRANSFERABILITY
+        .iter()
+        .any(|(n, _)| *n == metric)
+}
+
 fn score(points: &[&Point], metric: &str) -> (usize, usize, f64, f64, f64) {
+    let sign = if higher_is_better(metric) { -1.0 } else { 1.0 };
     let (x, y): (Vec<f64>, Vec<f64>) = points
         .iter()
-        .filter_map(|p| p.metrics.get(metric).map(|v| (*v, p.gain)))
+        .filter_map(|p| p.metrics.get(metric).map(|v| (sign * *v, p.gain)))
         .unzip();
     let neg: Vec<bool> = y.iter().map(|g| *g < 0.0).collect();
     (
@@ -100,7 +134,11 @@ pub fn scores(points: &[Point]) -> Vec<Scores> {
                 })
                 .collect();
             Scores {
-                metric: m.clone(),
+                metric: if higher_is_better(m) {
+                    format!("−{m}")
+                } else {
+                    m.clone()
+                },
                 n,
                 negatives,
                 spearman: rho,
@@ -152,7 +190,8 @@ pub fn markdown(points: &[Point], scores: &[Scores], sources: &[String]) -> Stri
          accuracy over the target-only baseline trained from scratch on the same labels (mean \
          over seeds); negative = negative transfer. {} points, {} negative. ρ and τ: rank \
          correlation of the metric with the gain (a useful divergence has ρ < 0: the farther \
-         the domains, the smaller the gain). AUROC: the metric as a score for \"this transfer \
+         the domains, the smaller the gain; the label-aware transferability scores, where larger \
+         means more transferable, enter negated, shown as −leep etc., so the same reading holds). AUROC: the metric as a score for \"this transfer \
          hurts\" (1 = perfect, 0.5 = chance, < 0.5 = backwards). Pooled numbers mix benchmarks \
          whose metrics live on different scales; the within-suite columns do not.\n",
         sources.join(", "),
@@ -214,24 +253,21 @@ pub fn plots(points: &[Point], scores: &[Scores], dir: &Path) -> Result<Vec<Path
     register_font();
     let mut written = Vec::new();
     for s in scores {
+        let raw = s.metric.trim_start_matches('−');
         let pts: Vec<(String, f64, f64)> = points
             .iter()
-            .filter_map(|p| {
-                p.metrics
-                    .get(&s.metric)
-                    .map(|v| (p.suite.clone(), *v, p.gain))
-            })
+            .filter_map(|p| p.metrics.get(raw).map(|v| (p.suite.clone(), *v, p.gain)))
             .collect();
         if pts.len() < 2 {
             continue;
         }
         for f in [ImageFormat::Png, ImageFormat::Svg] {
             let ext = if f == ImageFormat::Png { "png" } else { "svg" };
-            let path = dir.join(format!("gain-vs-{}.{ext}", s.metric));
+            let path = dir.join(format!("gain-vs-{raw}.{ext}"));
             crate::both_backends!(&path, (1130, 600), |root| draw_scatter(
                 root,
                 "all suites",
-                &s.metric,
+                raw,
                 &pts
             ))?;
             written.push(path);

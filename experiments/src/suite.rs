@@ -169,8 +169,13 @@ impl Suite {
             return Err("a built-in dataset needs `pairs`, or at least two `domains`".into());
         }
         for m in &self.metrics {
-            if !tlab_similarity::METRICS.iter().any(|(n, _)| n == m) {
-                let known: Vec<&str> = tlab_similarity::METRICS.iter().map(|(n, _)| *n).collect();
+            let all = || {
+                tlab_similarity::METRICS
+                    .iter()
+                    .chain(tlab_similarity::TRANSFERABILITY)
+            };
+            if !all().any(|(n, _)| n == m) {
+                let known: Vec<&str> = all().map(|(n, _)| *n).collect();
                 return Err(format!(
                     "`metrics`: unknown metric {m:?}; allowed: {}",
                     known.join(", ")

@@ -215,7 +215,15 @@ fn index_rows(
             foreign.push(r);
             continue;
         }
-        out.entry(r.key()).or_insert(r);
+        // A row without a metric the suite now asks for is not done: it runs again (and
+        // its stored row is replaced), so adding a metric to a suite fills it in.
+        let complete = suite.metrics.iter().all(|m| {
+            r.metrics.contains_key(m)
+                || (r.budget == 0 && tlab_similarity::TRANSFERABILITY.iter().any(|(n, _)| n == m))
+        });
+        if complete {
+            out.entry(r.key()).or_insert(r);
+        }
     }
     if let Some(r) = foreign.first() {
         return Err(Error::Store(format!(

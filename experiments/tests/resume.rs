@@ -177,3 +177,28 @@ fn two_shards_merged_equal_one_unsharded_sweep() {
         std::fs::read_to_string(whole.path().join("resume/table.md")).unwrap()
     );
 }
+
+#[test]
+fn adding_a_metric_reruns_the_rows_that_lack_it() {
+    let plain = Suite::parse(&SUITE.replace("metrics = [\"mmd-linear\"]\n", ""), "m").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let first = sweep(&plain, out.path(), &quiet()).unwrap();
+    assert!(first.rows.iter().all(|r| r.metrics.is_empty()));
+    let with = Suite::parse(
+        &SUITE.replace("[\"mmd-linear\"]", "[\"mmd-linear\", \"leep\", \"nce\"]"),
+        "m",
+    )
+    .unwrap();
+    let second = sweep(&with, out.path(), &quiet()).unwrap();
+    assert_eq!((second.ran, second.reused), (first.rows.len(), 0));
+    // Every run here has 3 labels per class: the label-aware scores are there too.
+    for r in &second.rows {
+        assert!(["mmd-linear", "leep", "nce"]
+            .iter()
+            .all(|m| r.metrics.contains_key(*m)));
+        assert!(r.metrics["leep"] < 0.0 && r.metrics["nce"] <= 0.0);
+    }
+    assert_eq!(strip(&second.rows).len(), first.rows.len());
+    let third = sweep(&with, out.path(), &quiet()).unwrap();
+    assert_eq!(third.ran, 0);
+}

@@ -120,6 +120,24 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// Label-aware transferability scores a suite can record per run (few-shot runs only):
+/// computed from a logistic regression (C = 1) fitted once per pair on the whole source,
+/// applied to the run's labelled target rows — the only target labels the run may see.
+pub const TRANSFERABILITY: &[(&str, &str)] = &[
+    (
+        "leep",
+        "LEEP of the source model's probabilities on the labelled target rows",
+    ),
+    (
+        "nce",
+        "NCE of the source model's hard predictions on the labelled target rows",
+    ),
+    (
+        "h-score",
+        "H-score of the source model's probabilities (as features) on the labelled target rows",
+    ),
+];
+
 /// Computes the named metric.
 pub fn compute(name: &str, xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
     match name {
