@@ -205,8 +205,67 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     render(suite, rows, Format::Markdown)
 }
 
+/// How one output format writes bold, ±, a missing value and a pair label.
+struct CellStyle {
+    bold: fn(String) -> String,
+    pm: &'static str,
+    dash: &'static str,
+    label: fn(&str) -> String,
+}
+
+/// The cells of every pair row and of the average row, in `style`.
+fn body(t: &Table, style: &CellStyle, average: &str) -> (Vec<Vec<String>>, Vec<String>) {
+    let bold = |s: String, b: bool| if b { (style.bold)(s) } else { s };
+    let dash = || style.dash.to_string();
+    let mut rows = Vec::new();
+    for (p, label) in t.pairs.iter().enumerate() {
+        let b = t.row_best(p);
+        let mut cells = vec![(style.label)(label)];
+        for (ci, c) in t.columns.iter().enumerate() {
+            let ours = t.cells[p][ci];
+            cells.push(match ours {
+                Some(x) => {
+                    let s = if t.multi_seed {
+                        format!("{:.2} {} {:.2}", x.mean, style.pm, x.std)
+                    } else {
+                        format!("{:.2}", x.mean)
+                    };
+                    bold(s, c.competes && is_best(x.mean, b))
+                }
+                None => dash(),
+            });
+            if c.published {
+                match t.published[p][ci] {
+                    Some(v) => {
+                        cells.push(format!("{v:.2}"));
+                        cells.push(ours.map_or_else(dash, |m| delta(m.mean - v)));
+                    }
+                    None => cells.extend([dash(), dash()]),
+                }
+            }
+        }
+        rows.push(cells);
+    }
+    let b = t.average_best();
+    let mut avg = vec![average.to_string()];
+    for (ci, c) in t.columns.iter().enumerate() {
+        avg.push(t.average[ci].map_or_else(dash, |m| {
+            bold(format!("{m:.2}"), c.competes && is_best(m, b))
+        }));
+        if c.published {
+            match (t.average[ci], t.published_average[ci]) {
+                (Some(ours), Some(p)) => {
+                    avg.push(format!("{p:.2}"));
+                    avg.push(delta(ours - p));
+                }
+                _ => avg.extend([dash(), dash()]),
+            }
+        }
+    }
+    (rows, avg)
+}
+
 fn render_markdown(suite: &Suite, t: &Table) -> String {
-    let bold = |s: String, b: bool| if b { format!("**{s}**") } else { s };
     let mut head = vec!["pair".to_string()];
     for c in &t.columns {
         head.push(c.title.clone());
@@ -233,49 +292,15 @@ fn render_markdown(suite: &Suite, t: &Table) -> String {
     );
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let _ = writeln!(out, "|{}|", vec!["---"; head.len()].join("|"));
-    for (p, label) in t.pairs.iter().enumerate() {
-        let b = t.row_best(p);
-        let mut cells = vec![label.clone()];
-        for (ci, c) in t.columns.iter().enumerate() {
-            let ours = t.cells[p][ci];
-            cells.push(match ours {
-                Some(x) => {
-                    let s = if t.multi_seed {
-                        format!("{:.2} ± {:.2}", x.mean, x.std)
-                    } else {
-                        format!("{:.2}", x.mean)
-                    };
-                    bold(s, c.competes && is_best(x.mean, b))
-                }
-                None => "–".into(),
-            });
-            if c.published {
-                match t.published[p][ci] {
-                    Some(v) => {
-                        cells.push(format!("{v:.2}"));
-                        cells.push(ours.map_or("–".into(), |m| delta(m.mean - v)));
-                    }
-                    None => cells.extend(["–".to_string(), "–".to_string()]),
-                }
-            }
-        }
+    let style = CellStyle {
+        bold: |s| format!("**{s}**"),
+        pm: "±",
+        dash: "–",
+        label: |l| l.to_string(),
+    };
+    let (rows, avg) = body(t, &style, "**average**");
+    for cells in rows {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
-    }
-    let b = t.average_best();
-    let mut avg = vec!["**average**".to_string()];
-    for (ci, c) in t.columns.iter().enumerate() {
-        avg.push(t.average[ci].map_or("–".into(), |m| {
-            bold(format!("{m:.2}"), c.competes && is_best(m, b))
-        }));
-        if c.published {
-            match (t.average[ci], t.published_average[ci]) {
-                (Some(ours), Some(p)) => {
-                    avg.push(format!("{p:.2}"));
-                    avg.push(delta(ours - p));
-                }
-                _ => avg.extend(["–".to_string(), "–".to_string()]),
-            }
-        }
     }
     let _ = writeln!(out, "| {} |", avg.join(" | "));
     if !suite.published.is_empty() {
@@ -324,13 +349,6 @@ pub fn latex_escape(s: &str) -> String {
 }
 
 fn render_latex(suite: &Suite, t: &Table) -> String {
-    let bold = |s: String, b: bool| {
-        if b {
-            format!("\\textbf{{{s}}}")
-        } else {
-            s
-        }
-    };
     let mut head = vec!["Pair".to_string()];
     for c in &t.columns {
         head.push(latex_escape(&c.title));
@@ -360,51 +378,17 @@ fn render_latex(suite: &Suite, t: &Table) -> String {
     let _ = writeln!(out, "\\toprule");
     let _ = writeln!(out, "{} \\\\", head.join(" & "));
     let _ = writeln!(out, "\\midrule");
-    for (p, label) in t.pairs.iter().enumerate() {
-        let b = t.row_best(p);
-        let mut cells = vec![latex_escape(label)];
-        for (ci, c) in t.columns.iter().enumerate() {
-            let ours = t.cells[p][ci];
-            cells.push(match ours {
-                Some(x) => {
-                    let s = if t.multi_seed {
-                        format!("{:.2} $\\pm$ {:.2}", x.mean, x.std)
-                    } else {
-                        format!("{:.2}", x.mean)
-                    };
-                    bold(s, c.competes && is_best(x.mean, b))
-                }
-                None => "--".into(),
-            });
-            if c.published {
-                match t.published[p][ci] {
-                    Some(v) => {
-                        cells.push(format!("{v:.2}"));
-                        cells.push(ours.map_or("--".into(), |m| delta(m.mean - v)));
-                    }
-                    None => cells.extend(["--".to_string(), "--".to_string()]),
-                }
-            }
-        }
+    let style = CellStyle {
+        bold: |s| format!("\\textbf{{{s}}}"),
+        pm: "$\\pm$",
+        dash: "--",
+        label: latex_escape,
+    };
+    let (rows, avg) = body(t, &style, "Average");
+    for cells in rows {
         let _ = writeln!(out, "{} \\\\", cells.join(" & "));
     }
     let _ = writeln!(out, "\\midrule");
-    let b = t.average_best();
-    let mut avg = vec!["Average".to_string()];
-    for (ci, c) in t.columns.iter().enumerate() {
-        avg.push(t.average[ci].map_or("--".into(), |m| {
-            bold(format!("{m:.2}"), c.competes && is_best(m, b))
-        }));
-        if c.published {
-            match (t.average[ci], t.published_average[ci]) {
-                (Some(ours), Some(p)) => {
-                    avg.push(format!("{p:.2}"));
-                    avg.push(delta(ours - p));
-                }
-                _ => avg.extend(["--".to_string(), "--".to_string()]),
-            }
-        }
-    }
     let _ = writeln!(out, "{} \\\\", avg.join(" & "));
     let _ = writeln!(out, "\\bottomrule\n\\end{{tabular}}\n\\end{{table}}");
     out
