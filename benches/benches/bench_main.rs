@@ -208,12 +208,36 @@ fn engine(c: &mut Criterion) {
     g.finish();
 }
 
+/// The large-n similarity estimators on 2 × 10,000 × 256 (the 100,000-row timings, too long
+/// for criterion's sampling on 2 cores, are in benches/examples/similarity_scale.rs).
+fn similarity(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let xs = Array2::from_shape_simple_fn((10_000, 256), || rng.gen::<f64>());
+    let xt = Array2::from_shape_simple_fn((10_000, 256), || rng.gen::<f64>() * 1.1);
+    let mut g = c.benchmark_group("similarity 2x10000x256");
+    g.sample_size(10);
+    g.bench_function("mmd-linear-time", |b| {
+        b.iter(|| tlab_similarity::mmd_linear_time(xs.view(), xt.view()).unwrap())
+    });
+    g.bench_function("mmd-rff 256", |b| {
+        b.iter(|| tlab_similarity::mmd_rff(xs.view(), xt.view(), 256, 0).unwrap())
+    });
+    g.bench_function("coral", |b| {
+        b.iter(|| tlab_similarity::coral_distance(xs.view(), xt.view()).unwrap())
+    });
+    g.bench_function("sliced-wasserstein 64", |b| {
+        b.iter(|| tlab_similarity::sliced_wasserstein(xs.view(), xt.view(), 64, 0).unwrap())
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     knn,
     learners,
     preprocess_and_linalg,
     adapters,
-    engine
+    engine,
+    similarity
 );
 criterion_main!(benches);
