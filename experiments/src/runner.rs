@@ -161,7 +161,9 @@ fn transferability(
         let v = match name.as_str() {
             "leep" => tlab_similarity::leep(theta.view(), labeled.y().view()),
             "nce" => tlab_similarity::nce(hard.view(), labeled.y().view()),
-            _ => tlab_similarity::h_score(theta.view(), labeled.y().view()),
+            "logme" => tlab_similarity::logme(theta.view(), labeled.y().view()),
+            "h-score" => tlab_similarity::h_score(theta.view(), labeled.y().view()),
+            other => return Err(format!("no per-run computation for {other:?}")),
         }
         .map_err(|e| e.to_string())?;
         out.insert(name.clone(), v);

@@ -3,9 +3,9 @@
 //!
 //! Here (the first three); `more.rs` (unbiased, multi-kernel, linear-time and RFF MMD, the
 //! MMD permutation test, Fréchet, Gaussian KL, sliced Wasserstein, proxy A-distance),
-//! `transferability.rs` (LEEP, NCE, H-score), `representation.rs` (linear/RBF CKA, RSA),
+//! `transferability.rs` (LEEP, NCE, H-score, LogME), `representation.rs` (linear/RBF CKA, RSA),
 //! `stats.rs` (ranks, Spearman). Not yet: JS between Gaussians, entropic Wasserstein as a
-//! metric, OTDD, LogME, GBC, TransRate, shrinkage H-score.
+//! metric, OTDD, GBC, TransRate, shrinkage H-score.
 //!
 //! - `mmd-linear`: the squared MMD with the linear kernel, `‖μ_s − μ_t‖²` (Gretton et al.,
 //!   JMLR 2012; biased and unbiased coincide up to the diagonal terms — this is the biased,
@@ -30,7 +30,7 @@ pub use more::{
     sliced_wasserstein_with,
 };
 pub use representation::{cka_linear, cka_rbf, rsa};
-pub use transferability::{h_score, leep, nce};
+pub use transferability::{h_score, leep, logme, nce};
 
 /// What went wrong, and where.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -135,6 +135,10 @@ pub const TRANSFERABILITY: &[(&str, &str)] = &[
     (
         "h-score",
         "H-score of the source model's probabilities (as features) on the labelled target rows",
+    ),
+    (
+        "logme",
+        "LogME of the source model's probabilities (as features) on the labelled target rows",
     ),
 ];
 

@@ -5,6 +5,7 @@
 //!   with `P̂(y|z)` from the empirical joint of target labels and source soft predictions.
 //! - NCE (Tran, Nguyen, Hassner, ICCV 2019): `−H(Y | Z)` from hard source predictions `Z`.
 //! - H-score (Bao et al., ICIP 2019): `tr(pinv(cov f) · cov(E[f | y]))` on source features.
+//! - LogME (You et al., ICML 2021), below, as in the authors' code.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
@@ -108,4 +109,50 @@ pub fn h_score(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> 
     let inv_l = l.mapv(|x| if x.abs() > 1e-15 * lmax { 1.0 / x } else { 0.0 });
     let pinv = (&v * &inv_l).dot(&v.t());
     Ok((&pinv * &covg.t()).sum())
+}
+
+/// LogME (You, Liu, Wang, Long, ICML 2021): the mean over classes of the maximised log
+/// evidence of a Bayesian linear regression from features `f` (n × d) to the one-hot
+/// label, by the paper's fixed-point iteration on α, β (≤ 11 steps, stop at 1% change of
+/// α/β), as in the authors' reference code (`LogME.py`, first release).
+pub fn logme(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> {
+    let c = check_labels("logme", f.nrows(), y)?;
+    if f.iter().any(|v| !v.is_finite()) {
+        return Err(bad("logme", "features must be finite"));
+    }
+    let (n, d) = (f.nrows() as f64, f.ncols() as f64);
+    // f @ fh in the reference is the d × d Gram FᵀF; its SVD is its eigendecomposition.
+    let gram = f.t().dot(&f);
+    let (s, v) =
+        tlab_core::linalg::sym_eigh(gram.view()).map_err(|e| bad("logme", e.to_string()))?;
+    let s = s.mapv(|x| x.max(0.0));
+    let mut total = 0.0;
+    for k in 0..c {
+        let yk: ndarray::Array1<f64> = y.iter().map(|&l| f64::from(u8::from(l == k))).collect();
+        let tmp = v.t().dot(&f.t().dot(&yk));
+        let (mut alpha, mut beta) = (1.0f64, 1.0f64);
+        let mut lam = alpha / beta;
+        let (mut alpha_de, mut beta_de) = (0.0, 0.0);
+        for _ in 0..11 {
+            let gamma: f64 = s.iter().map(|&x| x / (x + lam)).sum();
+            let m = v.dot(&(&tmp * &s.mapv(|x| beta / (alpha + beta * x))));
+            alpha_de = m.dot(&m);
+            alpha = gamma / (alpha_de + 1e-5);
+            let r = &yk - &f.dot(&m);
+            beta_de = r.dot(&r);
+            beta = (n - gamma) / (beta_de + 1e-5);
+            let new_lam = alpha / beta;
+            if (new_lam - lam).abs() / lam < 0.01 {
+                break;
+            }
+            lam = new_lam;
+        }
+        let evidence = d / 2.0 * alpha.ln() + n / 2.0 * beta.ln()
+            - 0.5 * s.iter().map(|&x| (alpha + beta * x).ln()).sum::<f64>()
+            - beta / 2.0 * (beta_de + 1e-5)
+            - alpha / 2.0 * (alpha_de + 1e-5)
+            - n / 2.0 * (2.0 * std::f64::consts::PI).ln();
+        total += evidence / n;
+    }
+    Ok(total / c as f64)
 }

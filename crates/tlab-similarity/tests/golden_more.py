@@ -96,3 +96,28 @@ for name, v in [("MMD_U", mmd_u), ("MMD_LIN_U", mmd_lin_u), ("MULTI", multi), ("
                 ("NCE", nce(z, y)), ("HSCORE", h_score(feats, y)), ("CKA_LIN", cka_lin),
                 ("CKA_RBF", cka_r), ("RSA", rsa_v)]:
     print(f"const {name}: f64 = {float(v)!r};")
+
+# LogME, the authors' reference code (LogME.py, first release), on `feats` and `y` above.
+def each_evidence(y_, f, fh, v, s, vh, N, D):
+    alpha = 1.0; beta = 1.0
+    lam = alpha / beta
+    tmp = (vh @ (f @ y_))
+    for _ in range(11):
+        gamma = (s / (s + lam)).sum()
+        m = v @ (tmp * beta / (alpha + beta * s))
+        alpha_de = (m * m).sum()
+        alpha = gamma / (alpha_de + 1e-5)
+        beta_de = ((y_ - fh @ m) ** 2).sum()
+        beta = (N - gamma) / (beta_de + 1e-5)
+        new_lam = alpha / beta
+        if np.abs(new_lam - lam) / lam < 0.01:
+            break
+        lam = new_lam
+    evidence = D / 2.0 * np.log(alpha) + N / 2.0 * np.log(beta) - 0.5 * np.sum(np.log(alpha + beta * s)) \
+        - beta / 2.0 * (beta_de + 1e-5) - alpha / 2.0 * (alpha_de + 1e-5) - N / 2.0 * np.log(2 * np.pi)
+    return evidence / N
+def logme(f, y):
+    fh = f; f = f.transpose(); D, N = f.shape
+    v, s, vh = np.linalg.svd(f @ fh, full_matrices=True)
+    return np.mean([each_evidence((y == i).astype(np.float64), f, fh, v, s, vh, N, D) for i in range(int(y.max() + 1))])
+print(f"const LOGME: f64 = {float(logme(feats, y))!r};")

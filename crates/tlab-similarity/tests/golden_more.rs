@@ -95,6 +95,7 @@ fn transferability_and_representation_match_the_references() {
         HSCORE,
         1e-9,
     );
+    close("logme", logme(feats.view(), y.view()).unwrap(), LOGME, 1e-9);
     let mix = Array2::from_shape_fn((6, 3), |(i, j)| (i as f64 - 0.5 * j as f64).cos());
     let fb = feats.dot(&mix).mapv(f64::tanh);
     close(
@@ -198,3 +199,4 @@ const HSCORE: f64 = 1.0005272603940845;
 const CKA_LIN: f64 = 0.8594749802809111;
 const CKA_RBF: f64 = 0.8507721585867117;
 const RSA: f64 = 0.8614873311251839;
+const LOGME: f64 = -0.7011402517841668;
