@@ -233,6 +233,30 @@ pub fn median_gamma(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> f64 {
     }
 }
 
+/// An error naming the metric.
+pub(crate) fn bad(metric: &str, detail: impl Into<String>) -> SimilarityError {
+    SimilarityError::BadInput {
+        metric: metric.to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// A given Gaussian-kernel γ, checked, or the median heuristic's.
+pub(crate) fn resolve_gamma(
+    metric: &str,
+    gamma: Option<f64>,
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+) -> Result<f64> {
+    match gamma {
+        Some(g) if !(g.is_finite() && g > 0.0) => {
+            Err(bad(metric, format!("gamma = {g} must be positive")))
+        }
+        Some(g) => Ok(g),
+        None => Ok(median_gamma(xs, xt)),
+    }
+}
+
 /// Biased squared MMD with the Gaussian kernel; `gamma` defaults to [`median_gamma`].
 pub fn mmd_rbf(
     xs: ArrayView2<'_, f64>,
@@ -240,16 +264,7 @@ pub fn mmd_rbf(
     gamma: Option<f64>,
 ) -> Result<f64> {
     check("mmd-rbf", xs, xt, 1)?;
-    let gamma = match gamma {
-        Some(g) if !(g.is_finite() && g > 0.0) => {
-            return Err(SimilarityError::BadInput {
-                metric: "mmd-rbf".into(),
-                detail: format!("gamma = {g} must be positive"),
-            })
-        }
-        Some(g) => g,
-        None => median_gamma(xs, xt),
-    };
+    let gamma = resolve_gamma("mmd-rbf", gamma, xs, xt)?;
     let (ns, nt) = (xs.nrows() as f64, xt.nrows() as f64);
     let v = kernel_sum(xs, xs, gamma) / (ns * ns) + kernel_sum(xt, xt, gamma) / (nt * nt)
         - 2.0 * kernel_sum(xs, xt, gamma) / (ns * nt);
@@ -340,5 +355,6 @@ mod tests {
             Err(SimilarityError::Unknown(_))
         ));
         assert!(mmd_rbf(y.view(), y.view(), Some(-1.0)).is_err());
+        assert!(mmd_rbf_unbiased(y.view(), y.view(), Some(f64::NAN)).is_err());
     }
 }

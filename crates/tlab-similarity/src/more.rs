@@ -14,14 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use tlab_core::learners::{Classifier, LogisticRegression, TrainSet};
 
-use crate::{check, median_gamma, Result, SimilarityError};
-
-fn bad(metric: &str, detail: impl Into<String>) -> SimilarityError {
-    SimilarityError::BadInput {
-        metric: metric.to_string(),
-        detail: detail.into(),
-    }
-}
+use crate::{bad, check, median_gamma, resolve_gamma, Result};
 
 fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let an: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
@@ -78,7 +71,7 @@ pub fn mmd_rbf_unbiased(
     gamma: Option<f64>,
 ) -> Result<f64> {
     check("mmd-rbf-unbiased", xs, xt, 2)?;
-    let g = gamma.unwrap_or_else(|| median_gamma(xs, xt));
+    let g = resolve_gamma("mmd-rbf-unbiased", gamma, xs, xt)?;
     let k = rbf_kernel(&pooled(xs, xt), &[g]);
     let idx: Vec<usize> = (0..k.nrows()).collect();
     Ok(mmd_u_from_kernel(&k, &idx, xs.nrows()))

@@ -9,14 +9,7 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
-use crate::{Result, SimilarityError};
-
-fn bad(metric: &str, detail: impl Into<String>) -> SimilarityError {
-    SimilarityError::BadInput {
-        metric: metric.to_string(),
-        detail: detail.into(),
-    }
-}
+use crate::{bad, Result};
 
 fn check_labels(metric: &str, n: usize, y: ArrayView1<'_, usize>) -> Result<usize> {
     if n == 0 || y.len() != n {
