@@ -336,24 +336,7 @@ learner = { kind = "logistic" }
 "#;
 
     fn row(m: &str, k: u64, seed: u64, acc: f64) -> Row {
-        Row {
-            suite: "r".into(),
-            dataset: "synthetic".into(),
-            source: "blobs:shift=0".into(),
-            target: "blobs:shift=2".into(),
-            method: m.into(),
-            method_kind: String::new(),
-            learner: String::new(),
-            params: String::new(),
-            seed,
-            budget: k,
-            accuracy: acc,
-            macro_f1: 0.0,
-            n_scored: 1,
-            fit_seconds: 0.0,
-            predict_seconds: 0.0,
-            metrics: Default::default(),
-        }
+        Row::example("r", ("blobs:shift=0", "blobs:shift=2"), m, k, seed, acc)
     }
 
     #[test]

@@ -51,6 +51,37 @@ impl Row {
         )
     }
 
+    /// A row of suite `suite` on `synthetic` data with the given run identity and accuracy,
+    /// every other field empty (for tests of what reads rows).
+    #[doc(hidden)]
+    pub fn example(
+        suite: &str,
+        pair: (&str, &str),
+        method: &str,
+        budget: u64,
+        seed: u64,
+        accuracy: f64,
+    ) -> Row {
+        Row {
+            suite: suite.into(),
+            dataset: "synthetic".into(),
+            source: pair.0.into(),
+            target: pair.1.into(),
+            method: method.into(),
+            method_kind: String::new(),
+            learner: String::new(),
+            params: String::new(),
+            seed,
+            budget,
+            accuracy,
+            macro_f1: 0.0,
+            n_scored: 1,
+            fit_seconds: 0.0,
+            predict_seconds: 0.0,
+            metrics: BTreeMap::new(),
+        }
+    }
+
     /// The row without its timings: what must be identical between two runs of one seed.
     pub fn without_timings(&self) -> Row {
         Row {

@@ -478,24 +478,7 @@ values = { "blobs:shift=0->blobs:shift=2" = 50.0, "blobs:shift=0->blobs:shift=4"
     }
 
     fn row(t: &str, m: &str, budget: u64, seed: u64, acc: f64) -> Row {
-        Row {
-            suite: "t_x".into(),
-            dataset: "synthetic".into(),
-            source: "blobs:shift=0".into(),
-            target: t.into(),
-            method: m.into(),
-            method_kind: String::new(),
-            learner: String::new(),
-            params: String::new(),
-            seed,
-            budget,
-            accuracy: acc,
-            macro_f1: 0.0,
-            n_scored: 1,
-            fit_seconds: 0.0,
-            predict_seconds: 0.0,
-            metrics: Default::default(),
-        }
+        Row::example("t_x", ("blobs:shift=0", t), m, budget, seed, acc)
     }
 
     fn rows() -> Vec<Row> {
