@@ -171,6 +171,30 @@ fn sq_norms(x: ArrayView2<'_, f64>) -> Array1<f64> {
     x.rows().into_iter().map(|r| r.dot(&r)).collect()
 }
 
+/// `‖a_i − b_j‖²` for every pair, by one matrix product, rounding below 0 clipped.
+pub(crate) fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (an, bn) = (sq_norms(a), sq_norms(b));
+    let mut d = a.dot(&b.t());
+    for ((i, j), v) in d.indexed_iter_mut() {
+        *v = (an[i] + bn[j] - 2.0 * *v).max(0.0);
+    }
+    d
+}
+
+/// numpy's median (the mean of the two middle values for an even count); NaN when empty.
+pub(crate) fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let (len, mid) = (v.len(), v.len() / 2);
+    let (lo, hi, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    if len % 2 == 1 {
+        *hi
+    } else {
+        (lo.iter().copied().fold(f64::MIN, f64::max) + *hi) / 2.0
+    }
+}
+
 /// `Σ_ij exp(−γ‖a_i − b_j‖²)`, 1024 rows of `a` at a time.
 fn kernel_sum(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, gamma: f64) -> f64 {
     let (an, bn) = (sq_norms(a), sq_norms(b));
@@ -205,27 +229,17 @@ pub fn median_gamma(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> f64 {
     for (i, r) in pooled.iter().enumerate() {
         x.row_mut(i).assign(r);
     }
-    let norms = sq_norms(x.view());
-    let g = x.dot(&x.t());
-    let mut d = Vec::with_capacity(m * (m - 1) / 2);
+    let dist = sq_dist_matrix(x.view(), x.view());
+    let mut d = Vec::with_capacity(m * m.saturating_sub(1) / 2);
     for i in 0..m {
         for j in i + 1..m {
-            d.push((norms[i] + norms[j] - 2.0 * g[[i, j]]).max(0.0));
+            d.push(dist[[i, j]]);
         }
     }
     if d.is_empty() {
         return 1.0;
     }
-    // numpy's median: the mean of the two middle values for an even count.
-    let (len, mid) = (d.len(), d.len() / 2);
-    let (lo, m_hi, _) = d.select_nth_unstable_by(mid, f64::total_cmp);
-    let hi = *m_hi;
-    let med = if len % 2 == 1 {
-        hi
-    } else {
-        let lo_max = lo.iter().copied().fold(f64::MIN, f64::max);
-        (lo_max + hi) / 2.0
-    };
+    let med = median(&mut d);
     if med > 0.0 {
         1.0 / med
     } else {

@@ -14,16 +14,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use tlab_core::learners::{Classifier, LogisticRegression, TrainSet};
 
-use crate::{bad, check, median_gamma, resolve_gamma, Result};
+use crate::{bad, check, median_gamma, resolve_gamma, sq_dist_matrix, Result};
 
-fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
-    let an: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let bn: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let mut d = a.dot(&b.t());
-    for ((i, j), v) in d.indexed_iter_mut() {
-        *v = (an[i] + bn[j] - 2.0 * *v).max(0.0);
-    }
-    d
+/// A `rows × cols` matrix of independent `N(0, sd²)` draws.
+fn gaussian_matrix(rows: usize, cols: usize, sd: f64, rng: &mut ChaCha8Rng) -> Array2<f64> {
+    Array2::from_shape_simple_fn((rows, cols), || sd * rng.sample::<f64, _>(StandardNormal))
 }
 
 /// The pooled squared-distance matrix and the pooled sizes, for kernel statistics.
@@ -165,9 +160,7 @@ pub fn mmd_rff(
     let g = median_gamma(xs, xt);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let sd = (2.0 * g).sqrt();
-    let w = Array2::from_shape_simple_fn((xs.ncols(), features), || {
-        sd * rng.sample::<f64, _>(StandardNormal)
-    });
+    let w = gaussian_matrix(xs.ncols(), features, sd, &mut rng);
     let b: Array1<f64> = (0..features)
         .map(|_| rng.gen::<f64>() * std::f64::consts::TAU)
         .collect();
@@ -316,9 +309,7 @@ pub fn sliced_wasserstein(
 ) -> Result<f64> {
     check("sliced-wasserstein", xs, xt, 1)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut proj = Array2::from_shape_simple_fn((xs.ncols(), n_projections.max(1)), || {
-        rng.sample::<f64, _>(StandardNormal)
-    });
+    let mut proj = gaussian_matrix(xs.ncols(), n_projections.max(1), 1.0, &mut rng);
     for mut c in proj.columns_mut() {
         let n = c.dot(&c).sqrt();
         c.mapv_inplace(|v| v / n);

@@ -8,7 +8,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::stats::spearman;
-use crate::{Result, SimilarityError};
+use crate::{median, sq_dist_matrix, Result, SimilarityError};
 
 fn check_same_samples(metric: &str, a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<()> {
     if a.nrows() != b.nrows() || a.nrows() < 2 {
@@ -46,26 +46,9 @@ pub fn cka_linear(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64>
     Ok(cka_gram(&a.dot(&a.t()), &b.dot(&b.t())))
 }
 
-fn sq_dists(x: ArrayView2<'_, f64>) -> Array2<f64> {
-    let g = x.dot(&x.t());
-    let d = g.diag().to_owned();
-    let mut out = g.clone();
-    for ((i, j), v) in out.indexed_iter_mut() {
-        *v = d[i] + d[j] - 2.0 * g[[i, j]];
-    }
-    out
-}
-
 fn gram_rbf(x: ArrayView2<'_, f64>, threshold: f64) -> Array2<f64> {
-    let d = sq_dists(x);
-    let mut all: Vec<f64> = d.iter().copied().collect();
-    let mid = all.len() / 2;
-    all.sort_by(f64::total_cmp);
-    let median = if all.len() % 2 == 1 {
-        all[mid]
-    } else {
-        (all[mid - 1] + all[mid]) / 2.0
-    };
+    let d = sq_dist_matrix(x, x);
+    let median = median(&mut d.iter().copied().collect::<Vec<_>>());
     d.mapv(|v| (-v / (2.0 * threshold * threshold * median)).exp())
 }
 
@@ -78,14 +61,14 @@ pub fn cka_rbf(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, threshold: f64) -
 /// RSA: Spearman's ρ between the upper triangles of the Euclidean distance matrices.
 pub fn rsa(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64> {
     check_same_samples("rsa", a, b)?;
-    let (da, db) = (sq_dists(a), sq_dists(b));
+    let (da, db) = (sq_dist_matrix(a, a), sq_dist_matrix(b, b));
     let n = a.nrows();
     let mut va = Vec::with_capacity(n * (n - 1) / 2);
     let mut vb = Vec::with_capacity(n * (n - 1) / 2);
     for i in 0..n {
         for j in i + 1..n {
-            va.push(da[[i, j]].max(0.0).sqrt());
-            vb.push(db[[i, j]].max(0.0).sqrt());
+            va.push(da[[i, j]].sqrt());
+            vb.push(db[[i, j]].sqrt());
         }
     }
     Ok(spearman(&va, &vb))
