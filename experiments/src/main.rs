@@ -239,8 +239,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Some(Command::Merge { dir }) => {
-            let (suite, rows) = merge(&dir)?;
-            println!("{}", render(&suite, &rows, Format::Markdown));
+            let (_, rows, table) = merge(&dir)?;
+            println!("{table}");
             eprintln!("merged {} rows into {}", rows.len(), dir.display());
             return Ok(());
         }
@@ -323,8 +323,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     for suite in &suites {
         let started = std::time::Instant::now();
         let done = sweep(suite, &cli.out, &opts)?;
-        if opts.shard.is_none() {
-            println!("{}", render(suite, &done.rows, Format::Markdown));
+        if let Some(table) = &done.table {
+            println!("{table}");
         }
         eprintln!(
             "{}: {} runs done now, {} already stored; wrote {} in {:.1}s",

@@ -88,6 +88,8 @@ pub struct SweepOutcome {
     pub ran: usize,
     /// Runs whose rows were already stored.
     pub reused: usize,
+    /// The Markdown table written as `table.md` (none for a shard).
+    pub table: Option<String>,
 }
 
 /// The append-only journal of finished runs (`runs.jsonl`).
@@ -244,6 +246,13 @@ fn index_rows(
     Ok(out)
 }
 
+/// The rows of `done` sorted by their run's index in the suite's expansion.
+fn in_run_order(done: HashMap<RunKey, Row>, wanted: &HashMap<RunKey, usize>) -> Vec<Row> {
+    let mut ordered: Vec<(usize, Row)> = done.into_iter().map(|(k, r)| (wanted[&k], r)).collect();
+    ordered.sort_by_key(|(i, _)| *i);
+    ordered.into_iter().map(|(_, r)| r).collect()
+}
+
 /// The folder a suite (or one of its shards) writes to under `out`.
 pub fn folder(suite: &Suite, out: &Path, shard: Option<Shard>) -> PathBuf {
     let dir = out.join(&suite.name);
@@ -304,12 +313,14 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     for r in fresh_rows {
         done.insert(r.key(), r);
     }
-    let mut ordered: Vec<(usize, Row)> = done.into_iter().map(|(k, r)| (wanted[&k], r)).collect();
-    ordered.sort_by_key(|(i, _)| *i);
-    let rows: Vec<Row> = ordered.into_iter().map(|(_, r)| r).collect();
+    let rows = in_run_order(done, &wanted);
     write_rows(&dir, &rows)?;
-    if opts.shard.is_none() {
-        write_text(&dir.join("table.md"), &crate::table::markdown(suite, &rows))?;
+    let table = opts
+        .shard
+        .is_none()
+        .then(|| crate::table::markdown(suite, &rows));
+    if let Some(t) = &table {
+        write_text(&dir.join("table.md"), t)?;
     }
     drop(journal);
     remove_if_present(&dir.join(Journal::FILE))?;
@@ -318,6 +329,7 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         rows,
         ran,
         reused,
+        table,
     })
 }
 
@@ -372,8 +384,8 @@ fn has_shards(dir: &Path) -> bool {
 
 /// Joins the `shard-i-of-n/` folders under `dir` (every one of `1..=n`, each finished, all
 /// from the same suite text) into `dir/runs.parquet`, `runs.csv` and `table.md`, rows in
-/// the order an unsharded sweep writes them. Returns the suite and the rows.
-pub fn merge(dir: &Path) -> Result<(Suite, Vec<Row>)> {
+/// the order an unsharded sweep writes them. Returns the suite, the rows and the table.
+pub fn merge(dir: &Path) -> Result<(Suite, Vec<Row>, String)> {
     let shards = shard_folders(dir)?;
     let bad = |detail: String| Error::Data {
         path: dir.to_path_buf(),
@@ -459,16 +471,12 @@ pub fn merge(dir: &Path) -> Result<(Suite, Vec<Row>)> {
             runs.len()
         )));
     }
-    let mut ordered: Vec<(usize, Row)> = seen.into_iter().map(|(k, r)| (wanted[&k], r)).collect();
-    ordered.sort_by_key(|(i, _)| *i);
-    let rows: Vec<Row> = ordered.into_iter().map(|(_, r)| r).collect();
+    let rows = in_run_order(seen, &wanted);
     write_text(&dir.join("suite.toml"), &text)?;
     write_rows(dir, &rows)?;
-    write_text(
-        &dir.join("table.md"),
-        &crate::table::markdown(&suite, &rows),
-    )?;
-    Ok((suite, rows))
+    let table = crate::table::markdown(&suite, &rows);
+    write_text(&dir.join("table.md"), &table)?;
+    Ok((suite, rows, table))
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ fn two_shards_merged_equal_one_unsharded_sweep() {
     let e = merge(&dir).unwrap_err().to_string();
     assert!(e.contains("2/2"), "{e}");
     sweep(&suite, shards.path(), &one(2)).unwrap();
-    let (_, merged) = merge(&dir).unwrap();
+    let (_, merged, _) = merge(&dir).unwrap();
     assert_eq!(strip(&merged), strip(&want));
     let stored = read_parquet_rows(&dir.join("runs.parquet")).unwrap();
     assert_eq!(strip(&stored), strip(&want));
