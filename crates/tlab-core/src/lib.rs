@@ -11,11 +11,16 @@ pub mod metrics;
 pub mod preprocess;
 pub mod registry;
 pub mod synthetic;
+pub mod unsupervised;
 
 pub use domain::{
     make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask, UnlabeledDomain,
 };
 pub use error::{CoreError, Result};
 pub use learners::{Classifier, FittedClassifier, LearnerSpec, TrainSet};
-pub use metrics::Scores;
+pub use metrics::{ClusterScores, Scores};
 pub use preprocess::Preprocess;
+pub use unsupervised::{
+    make_anomaly_task, make_clustering_task, AnomalyEvaluator, AnomalySetup, ClusterEvaluator,
+    UnsupervisedTask,
+};

@@ -1,24 +1,7 @@
 //! Rank statistics for comparing metrics with outcomes.
 
-/// Average ranks (1-based; ties share the mean of their ranks).
-pub fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut out = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        let r = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            out[k] = r;
-        }
-        i = j + 1;
-    }
-    out
-}
+/// Average ranks and AUROC live in tlab-core (the anomaly scores use them too).
+pub use tlab_core::metrics::{auroc, average_ranks as ranks};
 
 fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;
@@ -64,33 +47,6 @@ pub fn kendall_tau_b(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     (conc - disc) / ((conc + disc + ties_a) * (conc + disc + ties_b)).sqrt()
-}
-
-/// Area under the ROC curve of `score` for predicting `positive` (the Mann–Whitney
-/// statistic; ties count ½); NaN without both classes.
-pub fn auroc(score: &[f64], positive: &[bool]) -> f64 {
-    let (mut pairs, mut wins) = (0.0, 0.0);
-    for (i, &si) in score.iter().enumerate() {
-        if !positive[i] {
-            continue;
-        }
-        for (j, &sj) in score.iter().enumerate() {
-            if positive[j] {
-                continue;
-            }
-            pairs += 1.0;
-            if si > sj {
-                wins += 1.0;
-            } else if si == sj {
-                wins += 0.5;
-            }
-        }
-    }
-    if pairs == 0.0 {
-        f64::NAN
-    } else {
-        wins / pairs
-    }
 }
 
 #[cfg(test)]
