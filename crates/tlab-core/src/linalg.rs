@@ -53,6 +53,32 @@ pub fn sym_eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>)> {
     })
 }
 
+/// The `dim` leading principal axes (features × dim, unit columns, largest variance first)
+/// of the rows of `x`, from the eigen-decomposition of the centred scatter matrix.
+pub fn principal_axes(x: ArrayView2<'_, f64>, dim: usize) -> Result<Array2<f64>> {
+    let d = x.ncols();
+    if dim == 0 || dim > d {
+        return Err(CoreError::invalid(
+            "dim",
+            dim,
+            format!("1..={d} (the feature count)"),
+        ));
+    }
+    let mean = x
+        .mean_axis(ndarray::Axis(0))
+        .ok_or_else(|| CoreError::Empty {
+            context: "principal axes".into(),
+        })?;
+    let centred = &x - &mean;
+    let scatter = centred.t().dot(&centred);
+    let (_, vecs) = sym_eigh(scatter.view())?;
+    let mut axes = Array2::zeros((d, dim));
+    for j in 0..dim {
+        axes.column_mut(j).assign(&vecs.column(d - 1 - j));
+    }
+    Ok(axes)
+}
+
 /// Lower Cholesky factor `L` of a symmetric positive-definite matrix (`A = L Lᵀ`).
 pub fn cholesky(a: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
     square("cholesky", a)?;

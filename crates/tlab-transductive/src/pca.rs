@@ -20,18 +20,10 @@ impl Pca {
     }
 }
 
-/// The `dim` leading principal axes (features × dim, unit columns) of the rows of `x`.
+/// The `dim` leading principal axes of the rows of `x` (now in tlab-core, shared with the
+/// unsupervised crate).
 pub(crate) fn principal_axes(x: ArrayView2<'_, f64>, dim: usize) -> Result<Array2<f64>> {
-    let mean = mean_rows(x);
-    let centred = &x - &mean;
-    let scatter = centred.t().dot(&centred);
-    let (_, vecs) = linalg::sym_eigh(scatter.view())?;
-    let m = vecs.ncols();
-    let mut axes = Array2::zeros((m, dim));
-    for j in 0..dim {
-        axes.column_mut(j).assign(&vecs.column(m - 1 - j));
-    }
-    Ok(axes)
+    Ok(linalg::principal_axes(x, dim)?)
 }
 
 impl Adapter for Pca {

@@ -1,0 +1,393 @@
+//! Representations fitted on unlabelled rows and applied to any rows of the same width.
+//!
+//! - PCA: the `dim` leading principal axes of the training rows (optionally of their
+//!   z-scores, with the training mean and standard deviation).
+//! - mSDA (Chen, Xu, Weinberger, Sha, "Marginalized Denoising Autoencoders for Domain
+//!   Adaptation", ICML 2012): each layer is the linear map `W` that best reconstructs its
+//!   input from copies corrupted by dropping each feature with probability `p`, in
+//!   expectation over infinitely many corruptions, which has the closed form
+//!   `W = P (Q + λI)⁻¹` with `S = X̄X̄ᵀ` (X̄ the input with a row of ones),
+//!   `Q = S ⊙ qqᵀ` except `Qᵢᵢ = qᵢ Sᵢᵢ`, `P = S ⊙ 1qᵀ` (first d rows), `q = (1−p, …, 1−p, 1)`;
+//!   the layer's output is `tanh(W X̄)`, the next layer's input. The representation is the
+//!   input stacked with every layer's output (the paper's setup for the Amazon reviews).
+//!   λ = 1e-5 on the feature block only (not the bias), as in the authors' `mDA.m`.
+
+use ndarray::{concatenate, s, Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use tlab_core::{linalg, CoreError};
+
+use crate::{check, invalid, Result};
+
+/// A representation to fit, as a suite names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RepresentationSpec {
+    /// The `dim` leading principal components; with `standardize`, of the z-scored features.
+    Pca {
+        dim: usize,
+        #[serde(default)]
+        standardize: bool,
+    },
+    /// Marginalised stacked denoising autoencoder: `layers` layers, corruption `noise`.
+    Msda {
+        #[serde(default = "default_layers")]
+        layers: usize,
+        #[serde(default = "default_noise")]
+        noise: f64,
+        #[serde(default = "default_lambda")]
+        lambda: f64,
+        /// Keep the input features beside the layers' outputs (the paper does).
+        #[serde(default = "yes")]
+        keep_input: bool,
+    },
+}
+
+fn default_layers() -> usize {
+    5
+}
+fn default_noise() -> f64 {
+    0.5
+}
+fn default_lambda() -> f64 {
+    1e-5
+}
+fn yes() -> bool {
+    true
+}
+
+impl RepresentationSpec {
+    /// mSDA with the paper's Amazon settings (5 layers, p = 0.5, λ = 1e-5, input kept).
+    pub fn msda() -> Self {
+        RepresentationSpec::Msda {
+            layers: 5,
+            noise: 0.5,
+            lambda: 1e-5,
+            keep_input: true,
+        }
+    }
+
+    /// A short name for tables and logs, e.g. `pca(32)` or `msda(5,p=0.5)`.
+    pub fn short_name(&self) -> String {
+        match self {
+            RepresentationSpec::Pca { dim, standardize } => {
+                format!("pca({dim}{})", if *standardize { ",z" } else { "" })
+            }
+            RepresentationSpec::Msda { layers, noise, .. } => format!("msda({layers},p={noise})"),
+        }
+    }
+
+    /// Checks the parameters (before any data is seen).
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            RepresentationSpec::Pca { dim, .. } => {
+                if dim == 0 {
+                    return Err(invalid("pca.dim", dim, "at least 1"));
+                }
+            }
+            RepresentationSpec::Msda {
+                layers,
+                noise,
+                lambda,
+                ..
+            } => {
+                if !(1..=20).contains(&layers) {
+                    return Err(invalid("msda.layers", layers, "1..=20"));
+                }
+                if !(0.0..1.0).contains(&noise) {
+                    return Err(invalid(
+                        "msda.noise",
+                        noise,
+                        "a corruption probability in [0, 1)",
+                    ));
+                }
+                if !(lambda.is_finite() && lambda >= 0.0) {
+                    return Err(invalid("msda.lambda", lambda, "a finite value ≥ 0"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fits on the rows of `x` (no labels exist here).
+    pub fn fit(&self, x: ArrayView2<'_, f64>) -> Result<FittedRepresentation> {
+        self.validate()?;
+        check("representation training data", x)?;
+        match *self {
+            RepresentationSpec::Pca { dim, standardize } => {
+                if dim > x.ncols() {
+                    return Err(invalid(
+                        "pca.dim",
+                        dim,
+                        &format!("at most the feature count, {}", x.ncols()),
+                    ));
+                }
+                let mean = x.mean_axis(Axis(0)).expect("non-empty");
+                let scale = if standardize {
+                    x.std_axis(Axis(0), 0.0)
+                        .mapv(|s| if s > 1e-12 { s } else { 1.0 })
+                } else {
+                    Array1::ones(x.ncols())
+                };
+                let z = (&x - &mean) / &scale;
+                let axes = linalg::principal_axes(z.view(), dim)?;
+                Ok(FittedRepresentation::Pca { mean, scale, axes })
+            }
+            RepresentationSpec::Msda {
+                layers,
+                noise,
+                lambda,
+                keep_input,
+            } => {
+                let mut weights = Vec::with_capacity(layers);
+                let mut h = x.to_owned();
+                for _ in 0..layers {
+                    let w = mda(h.view(), noise, lambda)?;
+                    h = mda_forward(&w, h.view());
+                    weights.push(w);
+                }
+                Ok(FittedRepresentation::Msda {
+                    weights,
+                    keep_input,
+                    n_features: x.ncols(),
+                })
+            }
+        }
+    }
+}
+
+/// One marginalised denoising layer: `W` (d × (d+1)) mapping `[x; 1]` to the expected
+/// clean `x` under dropout corruption with probability `p` (see the module notes).
+pub fn mda(x: ArrayView2<'_, f64>, p: f64, lambda: f64) -> Result<Array2<f64>> {
+    let (n, d) = x.dim();
+    let ones = Array2::ones((n, 1));
+    let xb = concatenate(Axis(1), &[x.view(), ones.view()]).expect("same rows");
+    let scatter = xb.t().dot(&xb); // (d+1) × (d+1)
+    let mut q = Array1::from_elem(d + 1, 1.0 - p);
+    q[d] = 1.0;
+    let mut qm = Array2::zeros((d + 1, d + 1));
+    for i in 0..=d {
+        for j in 0..=d {
+            qm[(i, j)] = scatter[(i, j)] * if i == j { q[i] } else { q[i] * q[j] };
+        }
+        if i < d {
+            qm[(i, i)] += lambda;
+        }
+    }
+    // W = P Q⁻¹ with P = S[:d, :] ⊙ 1qᵀ; Q is symmetric, so Wᵀ = Q⁻¹ Pᵀ.
+    let pt = Array2::from_shape_fn((d + 1, d), |(j, i)| scatter[(i, j)] * q[j]);
+    let wt = linalg::solve(qm.view(), pt.view()).map_err(|e| {
+        CoreError::Linalg(format!(
+            "mSDA layer ({d} features): {e}; a constant-zero feature with λ = 0 makes Q singular"
+        ))
+    })?;
+    Ok(wt.reversed_axes().as_standard_layout().to_owned())
+}
+
+/// `tanh(W [x; 1])` for each row of `x`.
+fn mda_forward(w: &Array2<f64>, x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let d = x.ncols();
+    let lin = x.dot(&w.slice(s![.., ..d]).t()) + w.column(d);
+    lin.mapv(f64::tanh)
+}
+
+/// A fitted representation.
+#[derive(Debug, Clone)]
+pub enum FittedRepresentation {
+    Pca {
+        mean: Array1<f64>,
+        scale: Array1<f64>,
+        axes: Array2<f64>,
+    },
+    Msda {
+        weights: Vec<Array2<f64>>,
+        keep_input: bool,
+        n_features: usize,
+    },
+}
+
+impl FittedRepresentation {
+    fn n_features(&self) -> usize {
+        match self {
+            FittedRepresentation::Pca { mean, .. } => mean.len(),
+            FittedRepresentation::Msda { n_features, .. } => *n_features,
+        }
+    }
+
+    fn check_width(&self, x: ArrayView2<'_, f64>) -> Result<()> {
+        check("rows to transform", x)?;
+        if x.ncols() != self.n_features() {
+            return Err(CoreError::Shape {
+                context: "representation".into(),
+                detail: format!(
+                    "fitted on {} features, given {}",
+                    self.n_features(),
+                    x.ncols()
+                ),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The width of the transformed rows.
+    pub fn output_dim(&self) -> usize {
+        match self {
+            FittedRepresentation::Pca { axes, .. } => axes.ncols(),
+            FittedRepresentation::Msda {
+                weights,
+                keep_input,
+                n_features,
+            } => n_features * (weights.len() + usize::from(*keep_input)),
+        }
+    }
+
+    /// Maps rows into the representation.
+    pub fn transform(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        self.check_width(x)?;
+        Ok(match self {
+            FittedRepresentation::Pca { mean, scale, axes } => ((&x - mean) / scale).dot(axes),
+            FittedRepresentation::Msda {
+                weights,
+                keep_input,
+                ..
+            } => {
+                let mut blocks = Vec::with_capacity(weights.len() + 1);
+                if *keep_input {
+                    blocks.push(x.to_owned());
+                }
+                let mut h = x.to_owned();
+                for w in weights {
+                    h = mda_forward(w, h.view());
+                    blocks.push(h.clone());
+                }
+                let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+                concatenate(Axis(1), &views).expect("same rows")
+            }
+        })
+    }
+
+    /// Squared reconstruction error of each row: for PCA, of its (z-scored) features from
+    /// the principal subspace; for mSDA, of its features from the first layer's linear
+    /// denoising map `W [x; 1]` (the expected clean input).
+    pub fn reconstruction_error(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
+        self.check_width(x)?;
+        let resid = match self {
+            FittedRepresentation::Pca { mean, scale, axes } => {
+                let z = (&x - mean) / scale;
+                let back = z.dot(axes).dot(&axes.t());
+                z - back
+            }
+            FittedRepresentation::Msda { weights, .. } => {
+                let w = &weights[0];
+                let d = x.ncols();
+                let rec = x.dot(&w.slice(s![.., ..d]).t()) + w.column(d);
+                &x - &rec
+            }
+        };
+        Ok(resid.map_axis(Axis(1), |r| r.dot(&r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn mda_matches_the_authors_closed_form_on_a_small_matrix() {
+        // numpy transcription of mDA.m (Chen et al.), rows as samples:
+        //   X = [[1,0,2],[0,1,1],[2,1,0],[1,1,1]]; p = 0.3; lam = 1e-5
+        //   xb = np.hstack([X, np.ones((4,1))]); S = xb.T @ xb; q = np.r_[np.full(3, 0.7), 1]
+        //   Q = S*np.outer(q,q); np.fill_diagonal(Q, q*np.diag(S))
+        //   P = S[:3,:]*q[None,:]; reg = lam*np.eye(4); reg[3,3] = 0
+        //   W = P @ np.linalg.inv(Q+reg)
+        // W[0] = [0.579475487385, -0.102223650393, -0.208100231639, 0.793704737434]
+        // W[2] = [-0.208100231639, -0.467310202277, 0.477251836992, 1.056931732448]
+        let x = array![
+            [1.0, 0.0, 2.0],
+            [0.0, 1.0, 1.0],
+            [2.0, 1.0, 0.0],
+            [1.0, 1.0, 1.0]
+        ];
+        let w = mda(x.view(), 0.3, 1e-5).unwrap();
+        let want = [
+            [
+                0.579475487385,
+                -0.102223650393,
+                -0.208100231639,
+                0.793704737434,
+            ],
+            [
+                -0.208100231639,
+                -0.467310202277,
+                0.477251836992,
+                1.056931732448,
+            ],
+        ];
+        for (r, want) in [0, 2].into_iter().zip(want) {
+            for (g, w) in w.row(r).iter().zip(want) {
+                assert!((g - w).abs() < 1e-10, "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn pca_reconstructs_rows_in_its_subspace_exactly() {
+        // Rows on a line through (1, 1, 1) in 3-D: one axis explains them.
+        let x = Array2::from_shape_fn((20, 3), |(i, j)| i as f64 * [1.0, 2.0, -1.0][j] + 1.0);
+        let f = RepresentationSpec::Pca {
+            dim: 1,
+            standardize: false,
+        }
+        .fit(x.view())
+        .unwrap();
+        let e = f.reconstruction_error(x.view()).unwrap();
+        assert!(e.iter().all(|&v| v < 1e-18), "{e}");
+        let off = array![[0.0, 0.0, 5.0]];
+        assert!(f.reconstruction_error(off.view()).unwrap()[0] > 1.0);
+        assert_eq!(f.transform(x.view()).unwrap().ncols(), 1);
+    }
+
+    #[test]
+    fn bad_parameters_and_shapes_are_errors() {
+        let x = Array2::from_shape_fn((10, 4), |(i, j)| ((i * 7 + j * 3) % 5) as f64);
+        let e = RepresentationSpec::Pca {
+            dim: 9,
+            standardize: false,
+        }
+        .fit(x.view())
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("at most the feature count, 4"), "{e}");
+        let e = RepresentationSpec::Msda {
+            layers: 2,
+            noise: 1.0,
+            lambda: 1e-5,
+            keep_input: true,
+        }
+        .fit(x.view())
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("msda.noise"), "{e}");
+        let f = RepresentationSpec::msda().fit(x.view()).unwrap();
+        assert_eq!(f.output_dim(), 24);
+        assert_eq!(f.transform(x.view()).unwrap().dim(), (10, 24));
+        let e = f
+            .transform(Array2::zeros((3, 5)).view())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fitted on 4 features, given 5"), "{e}");
+        let mut bad = x.clone();
+        bad[(2, 1)] = f64::NAN;
+        let e = RepresentationSpec::msda()
+            .fit(bad.view())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 2, column 1"), "{e}");
+        let e = RepresentationSpec::msda()
+            .fit(Array2::zeros((0, 4)).view())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty"), "{e}");
+    }
+}
