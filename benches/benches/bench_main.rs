@@ -141,7 +141,7 @@ fn engine_rows(suite: &tlab_experiments::suite::Suite) -> Vec<tlab_experiments::
                 target: r.target.clone(),
                 method: r.method.id.clone(),
                 method_kind: r.method.method.name().to_string(),
-                learner: r.method.learner.short_name(),
+                learner: r.method.model_name(),
                 params: r.method.params_json(),
                 seed: r.seed,
                 budget: r.budget as u64,
@@ -153,6 +153,7 @@ fn engine_rows(suite: &tlab_experiments::suite::Suite) -> Vec<tlab_experiments::
                 metrics: [("mmd-linear".to_string(), shift * shift)]
                     .into_iter()
                     .collect(),
+                scores: Default::default(),
             }
         })
         .collect()
@@ -231,6 +232,84 @@ fn similarity(c: &mut Criterion) {
     g.finish();
 }
 
+/// Unsupervised transfer at the sizes of its suites: mSDA on an Amazon-sized pair (two
+/// domains of 2000 × 400 in [0, 1], a third of entries zero, as the reviews), PCA, linfa
+/// k-means and GMM on MNIST-USPS-sized data, and the detectors fitted and scored there.
+fn unsupervised(c: &mut Criterion) {
+    use tlab_unsupervised::anomaly::DetectorModel;
+    use tlab_unsupervised::{ClusterInit, ClusterSpec, DetectorSpec, RepresentationSpec};
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let reviews = Array2::from_shape_simple_fn((4000, 400), || {
+        let v: f64 = rng.gen();
+        if v < 0.33 {
+            0.0
+        } else {
+            v
+        }
+    });
+    let digits = Array2::from_shape_simple_fn((2000, 256), || rng.gen::<f64>());
+    let mut g = c.benchmark_group("unsupervised");
+    g.sample_size(10);
+    g.bench_function("msda 5 layers fit 4000x400", |b| {
+        b.iter(|| RepresentationSpec::msda().fit(reviews.view()).unwrap())
+    });
+    let msda = RepresentationSpec::msda().fit(reviews.view()).unwrap();
+    g.bench_function("msda 5 layers transform 4000x400", |b| {
+        b.iter(|| msda.transform(reviews.view()).unwrap())
+    });
+    let pca = RepresentationSpec::Pca {
+        dim: 32,
+        standardize: false,
+    };
+    g.bench_function("pca 32 fit 2000x256", |b| {
+        b.iter(|| pca.fit(digits.view()).unwrap())
+    });
+    g.bench_function("k-means++ k=10 n_init=10 2000x256", |b| {
+        b.iter(|| {
+            ClusterSpec::kmeans(ClusterInit::KMeansPlusPlus)
+                .cluster(10, digits.view(), None, 0)
+                .unwrap()
+        })
+    });
+    let z = pca
+        .fit(digits.view())
+        .unwrap()
+        .transform(digits.view())
+        .unwrap();
+    g.bench_function("gmm k=10 2000x32", |b| {
+        b.iter(|| {
+            ClusterSpec::Gmm {
+                reg_covar: 1e-4,
+                n_init: 1,
+                max_iter: 100,
+            }
+            .cluster(10, z.view(), None, 0)
+            .unwrap()
+        })
+    });
+    for (name, model) in [
+        (
+            "detector pca-recon fit+score 2000x256",
+            DetectorModel::Reconstruction {
+                representation: pca.clone(),
+            },
+        ),
+        (
+            "detector knn10 fit+score 2000x256",
+            DetectorModel::Knn { k: 10 },
+        ),
+    ] {
+        let spec = DetectorSpec::new(model);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let f = spec.fit(digits.view(), 0).unwrap();
+                black_box(f.score(digits.view()).unwrap())
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     knn,
@@ -238,6 +317,7 @@ criterion_group!(
     preprocess_and_linalg,
     adapters,
     engine,
-    similarity
+    similarity,
+    unsupervised
 );
 criterion_main!(benches);

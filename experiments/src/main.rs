@@ -120,6 +120,21 @@ fn list() {
     println!("  logistic     c = 1.0, max_iter = 500");
     println!("  linear-svm   c = 1.0, max_iter = 1000, tol = 1e-4");
     println!("  linear-svm-cv  c_grid = [0.001, 0.01, 0.1, 1, 10], folds = 5 (C chosen on the training rows only)");
+    println!("\nUnsupervised transfer (tlab-unsupervised; no label reaches these):");
+    println!("  suite `task` = classification (default) | clustering | anomaly; `score` picks the table's score");
+    println!("  representation = {{ kind = ... }} on any classification/cluster/detect method, fitted on `fit_on` = source | target | both:");
+    println!("    pca          dim, standardize = false");
+    println!("    msda         layers = 5, noise = 0.5, lambda = 1e-5, keep_input = true (Chen et al., ICML 2012)");
+    println!("  cluster = {{ algorithm = ... }} for `method = \"cluster\"` (k = the target's class count):");
+    println!("    k-means      init = k-means++ | random | source, n_init = 10, max_iter = 300");
+    println!("    gmm          reg_covar = 1e-6, n_init = 1, max_iter = 100 (full covariances)");
+    println!("  detector = {{ kind = ... }} for `method = \"detect\"`; all take alarm_rate = 0.05, max_contamination = 0.05,");
+    println!("  and (except reconstruction) features = {{ kind = \"pca\" | \"msda\", ... }}:");
+    println!("    reconstruction  representation = {{ kind = \"pca\" | \"msda\", ... }}");
+    println!("    gaussian     ridge = 1e-3 (Mahalanobis distance)");
+    println!("    gmm          components, reg_covar = 1e-3 (negative log-likelihood)");
+    println!("    knn          k = 5 (mean distance to the k nearest normal rows)");
+    println!("  anomaly = {{ class = seed mod classes, target_rate = as stored, contamination = 0 }} (anomaly suites)");
     println!("\nSimilarity metrics recorded per pair (`metrics = [...]`):");
     for (m, what) in tlab_similarity::METRICS {
         println!("  {m:<12} {what}");
@@ -128,7 +143,7 @@ fn list() {
     for (m, what) in tlab_similarity::TRANSFERABILITY {
         println!("  {m:<12} {what}");
     }
-    println!("\nA method entry may add `grid = {{ \"learner.<param>\" = [...], \"adapter.<param>\" = [...] }}`: one column per combination.");
+    println!("\nA method entry may add `grid = {{ \"learner.<param>\" = [...], \"adapter.<param>\" = [...] }}` (also representation., cluster., detector.): one column per combination.");
     println!("\nPreprocessing (`preprocess = ...`):");
     for p in tlab_core::Preprocess::ALL {
         println!("  {}", p.name());

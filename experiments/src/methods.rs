@@ -8,10 +8,14 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use tlab_core::{
+    AnomalyEvaluator, ClusterEvaluator, LabeledDomain, UnlabeledDomain, UnsupervisedTask,
+};
 use tlab_core::{CoreError, Evaluator, LearnerSpec, TrainSet, TransferTask};
 use tlab_transductive::{AdapterSpec, ReweighterSpec, TransductiveError};
+use tlab_unsupervised::{FittedRepresentation, UnsupervisedError};
 
-use crate::suite::MethodEntry;
+use crate::suite::{FitOn, MethodEntry};
 
 /// A method failed: the data or parameters it was given, or the adapter.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +24,8 @@ pub enum MethodError {
     Core(#[from] CoreError),
     #[error(transparent)]
     Transductive(#[from] TransductiveError),
+    #[error(transparent)]
+    Unsupervised(#[from] UnsupervisedError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,10 +46,16 @@ pub enum MethodKind {
     /// Instance reweighting (tlab-transductive): the learner trained on the source with one
     /// weight per sample (labelled target rows, if any, weigh 1).
     Reweight,
+    /// Clustering suites: cluster the target (k = its class count), optionally in a
+    /// representation learned without labels and from a source-informed start.
+    Cluster,
+    /// Anomaly suites: a detector fitted on the source's normal rows (or on the unlabelled
+    /// target itself with `fit_on = "target"`) scores every target row.
+    Detect,
 }
 
 /// Every method with a line on what it does (for `tlab list`).
-pub const METHODS: [(MethodKind, &str); 4] = [
+pub const METHODS: [(MethodKind, &str); 6] = [
     (
         MethodKind::SourceOnly,
         "train on the labelled source, predict the target",
@@ -60,6 +72,14 @@ pub const METHODS: [(MethodKind, &str); 4] = [
         MethodKind::Oracle,
         "k-fold cross-validation on the labelled target (reference only)",
     ),
+    (
+        MethodKind::Cluster,
+        "clustering suites: cluster the target (`cluster = { algorithm = ... }`)",
+    ),
+    (
+        MethodKind::Detect,
+        "anomaly suites: score target rows with a detector fitted on normal data (`detector = { kind = ... }`)",
+    ),
 ];
 
 impl MethodKind {
@@ -71,6 +91,8 @@ impl MethodKind {
             MethodKind::Oracle => "oracle",
             MethodKind::Adapt => "adapt",
             MethodKind::Reweight => "reweight",
+            MethodKind::Cluster => "cluster",
+            MethodKind::Detect => "detect",
         }
     }
 
@@ -96,12 +118,24 @@ pub fn run_method(
 ) -> Result<Outcome, MethodError> {
     let kind = entry.method;
     if let (MethodKind::Adapt, Some(adapter)) = (kind, &entry.adapter) {
-        return adapt(adapter, &entry.learner, task, seed);
+        return adapt(adapter, entry.learner(), task, seed);
     }
     if let (MethodKind::Reweight, Some(rw)) = (kind, &entry.reweighter) {
-        return reweight(rw, &entry.learner, task, seed);
+        return reweight(rw, entry.learner(), task, seed);
     }
-    let model = entry.learner.build(seed)?;
+    if entry.representation.is_some() {
+        let t0 = Instant::now();
+        let mapped = represent_task(entry, task)?;
+        let represent_seconds = t0.elapsed().as_secs_f64();
+        let plain = MethodEntry {
+            representation: None,
+            ..entry.clone()
+        };
+        let mut out = run_method(&plain, &mapped, evaluator, seed)?;
+        out.fit_seconds += represent_seconds;
+        return Ok(out);
+    }
+    let model = entry.learner().build(seed)?;
     let fit_and_predict = |train: TrainSet<'_>| -> Result<Outcome, CoreError> {
         let t0 = Instant::now();
         let fitted = model.fit(train)?;
@@ -146,7 +180,117 @@ pub fn run_method(
             "missing",
             "an `adapter = { kind = ... }` table",
         )),
+        MethodKind::Cluster | MethodKind::Detect => Err(CoreError::invalid_param(
+            "method",
+            kind.name(),
+            "a clustering or anomaly suite (`task`)",
+        )),
     }?)
+}
+
+/// Fits the entry's representation on the unlabelled rows `fit_on` names.
+fn fit_representation(
+    entry: &MethodEntry,
+    source: &UnlabeledDomain,
+    target: &UnlabeledDomain,
+) -> Result<FittedRepresentation, MethodError> {
+    let spec = entry
+        .representation
+        .as_ref()
+        .expect("called with a representation");
+    let rows = match entry.fit_on {
+        FitOn::Source => source.x().to_owned(),
+        FitOn::Target => target.x().to_owned(),
+        FitOn::Both => {
+            concatenate(Axis(0), &[source.x(), target.x()]).map_err(|e| CoreError::Shape {
+                context: "source ∪ target (representation)".into(),
+                detail: e.to_string(),
+            })?
+        }
+    };
+    Ok(spec.fit(rows.view())?)
+}
+
+/// The task with both domains (and the labelled target rows) mapped through the entry's
+/// representation, which sees features only.
+fn represent_task(entry: &MethodEntry, task: &TransferTask) -> Result<TransferTask, MethodError> {
+    let (source_features, _) = task.source.clone().into_unlabeled();
+    let f = fit_representation(entry, &source_features, &task.target)?;
+    let map = |d: &LabeledDomain| -> Result<LabeledDomain, MethodError> {
+        Ok(d.clone().with_features(f.transform(d.x())?)?)
+    };
+    Ok(TransferTask {
+        source: map(&task.source)?,
+        target: UnlabeledDomain::new(task.target.name(), f.transform(task.target.x())?)?,
+        target_labeled: task.target_labeled.as_ref().map(map).transpose()?,
+        target_labeled_rows: task.target_labeled_rows.clone(),
+    })
+}
+
+/// Both domains through the entry's representation (if any): what clustering and
+/// detection work on.
+fn unsupervised_features(
+    entry: &MethodEntry,
+    task: &UnsupervisedTask,
+) -> Result<(ndarray::Array2<f64>, ndarray::Array2<f64>), MethodError> {
+    match &entry.representation {
+        None => Ok((task.source.x().to_owned(), task.target.x().to_owned())),
+        Some(_) => {
+            let f = fit_representation(entry, &task.source, &task.target)?;
+            Ok((f.transform(task.source.x())?, f.transform(task.target.x())?))
+        }
+    }
+}
+
+/// Clusters the target: one cluster id per row, and the seconds it took.
+pub fn run_cluster(
+    entry: &MethodEntry,
+    task: &UnsupervisedTask,
+    evaluator: &ClusterEvaluator,
+    seed: u64,
+) -> Result<(Array1<usize>, f64), MethodError> {
+    let spec = entry
+        .cluster
+        .as_ref()
+        .expect("validated: cluster methods have `cluster`");
+    let t0 = Instant::now();
+    let (xs, xt) = unsupervised_features(entry, task)?;
+    let clusters = spec.cluster(evaluator.n_classes(), xt.view(), Some(xs.view()), seed)?;
+    Ok((clusters, t0.elapsed().as_secs_f64()))
+}
+
+/// Anomaly scores of every target row, the alarm threshold, and fit and score seconds. The
+/// detector (and its representation, if any) is fitted on the source's normal rows; with
+/// `fit_on = "target"` on the unlabelled target itself, anomalies included (the
+/// target-alone baseline); with `fit_on = "both"` the representation sees both domains and
+/// the detector the source's normal rows.
+pub fn run_detect(
+    entry: &MethodEntry,
+    task: &UnsupervisedTask,
+    _evaluator: &AnomalyEvaluator,
+    seed: u64,
+) -> Result<(Array1<f64>, f64, f64, f64), MethodError> {
+    let spec = entry
+        .detector
+        .as_ref()
+        .expect("validated: detect methods have `detector`");
+    let t0 = Instant::now();
+    let (xs, xt) = unsupervised_features(entry, task)?;
+    let train = if entry.fit_on == FitOn::Target {
+        xt.view()
+    } else {
+        xs.view()
+    };
+    let fitted = spec.fit(train, seed)?;
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let scores = fitted.score(xt.view())?;
+    Ok((
+        scores,
+        fitted.threshold(),
+        fit_seconds,
+        t1.elapsed().as_secs_f64(),
+    ))
 }
 
 /// Whether a learner lets sample weights change its fit (1-NN does not: one neighbour's

@@ -157,8 +157,9 @@ fn draw_bars<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
-                "{}: target accuracy per pair (mean ± std over seeds)",
-                suite.name
+                "{}: target {} per pair (mean ± std over seeds)",
+                suite.name,
+                suite.score_label().trim_end_matches(" (%)")
             ),
             ("sans-serif", 22),
         )
@@ -173,7 +174,7 @@ fn draw_bars<DB: DrawingBackend>(
         .x_labels(n + 1)
         .x_label_formatter(&fmt)
         .x_label_style(("sans-serif", 13))
-        .y_desc("accuracy (%)")
+        .y_desc(suite.score_label())
         .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style(("sans-serif", 14))
         .draw()
@@ -236,7 +237,7 @@ fn budget_curves(suite: &Suite, rows: &[Row]) -> Vec<(String, Curve)> {
                 .iter()
                 .filter(|r| r.method == m.id && r.budget == k as u64)
             {
-                per_seed.entry(r.seed).or_default().push(r.accuracy);
+                per_seed.entry(r.seed).or_default().push(suite.score_of(r));
             }
             let v: Vec<f64> = per_seed.values().map(|a| mean_std(a).0).collect();
             if !v.is_empty() {
@@ -285,7 +286,7 @@ fn draw_budget<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("target labels per class")
-        .y_desc("accuracy (%)")
+        .y_desc(suite.score_label())
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style(("sans-serif", 14))

@@ -16,7 +16,7 @@ use std::fmt::Write;
 use crate::methods::MethodKind;
 use crate::stats::mean_ci95;
 use crate::store::Row;
-use crate::suite::{MethodEntry, Suite};
+use crate::suite::{MethodEntry, Suite, Task};
 
 /// A gain with its interval.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +59,7 @@ pub struct Line {
     /// baseline.
     pub verdict: &'static str,
     /// Which baseline the verdict uses.
-    pub reference: &'static str,
+    pub reference: String,
 }
 
 fn pick_baseline<'a>(
@@ -103,7 +103,7 @@ pub fn lines(suite: &Suite, rows: &[Row]) -> Vec<Line> {
                     r.budget,
                     r.seed,
                 ),
-                r.accuracy,
+                suite.score_of(r),
             )
         })
         .collect();
@@ -113,10 +113,19 @@ pub fn lines(suite: &Suite, rows: &[Row]) -> Vec<Line> {
             if matches!(
                 m.method,
                 MethodKind::SourceOnly | MethodKind::TargetOnly | MethodKind::Oracle
-            ) {
+            ) || suite.reference.as_ref() == Some(&m.id)
+            {
                 continue;
             }
-            let src = pick_baseline(suite, MethodKind::SourceOnly, m);
+            // Clustering and anomaly suites name their no-transfer baseline (`reference`);
+            // it takes the source-only column.
+            let src = match suite.task {
+                Task::Classification => pick_baseline(suite, MethodKind::SourceOnly, m),
+                _ => suite
+                    .reference
+                    .as_ref()
+                    .and_then(|r| suite.methods.iter().find(|b| &b.id == r)),
+            };
             let tgt = pick_baseline(suite, MethodKind::TargetOnly, m);
             for &k in &m.budgets {
                 let k = k as u64;
@@ -148,9 +157,9 @@ pub fn lines(suite: &Suite, rows: &[Row]) -> Vec<Line> {
                 }
                 let (vs_s, vs_t) = (Gain::from(&gs), Gain::from(&gt));
                 let (v, reference) = match (&vs_t, &vs_s) {
-                    (Some(g), _) => (verdict(g), "target-only"),
-                    (None, Some(g)) => (verdict(g), "source-only"),
-                    _ => ("–", "–"),
+                    (Some(g), _) => (verdict(g), "target-only".to_string()),
+                    (None, Some(g)) => (verdict(g), baseline_name(suite).to_string()),
+                    _ => ("–", "–".to_string()),
                 };
                 out.push(Line {
                     pair: suite.pair_label(&s, &t),
@@ -171,6 +180,14 @@ pub fn lines(suite: &Suite, rows: &[Row]) -> Vec<Line> {
     out
 }
 
+/// What the first gain column compares with: source-only, or the suite's `reference`.
+fn baseline_name(suite: &Suite) -> &str {
+    match (suite.task, &suite.reference) {
+        (Task::Classification, _) | (_, None) => "source-only",
+        (_, Some(r)) => r,
+    }
+}
+
 fn fmt_gain(g: &Option<Gain>) -> String {
     match g {
         None => "–".into(),
@@ -186,13 +203,15 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     let _ = writeln!(out, "# {}: negative-transfer report\n", suite.name);
     let _ = writeln!(
         out,
-        "Gain = method accuracy − baseline accuracy (points), paired by seed; ± is the half-width of the \
+        "Gain = method {score} − baseline {score} (points), paired by seed; ± is the half-width of the \
          95% Student-t confidence interval over the {} seed(s) {:?}. A run transferred **negatively** when it \
          scored below the target-only (from-scratch) baseline of its seed and budget, or, in the unsupervised \
-         setting (k = 0, no target labels), below source-only. Verdict: `negative` = the whole interval is \
+         setting (k = 0, no target labels), below {base}. Verdict: `negative` = the whole interval is \
          below 0; `negative?` = mean below 0 but the interval spans 0 (or one seed).\n",
         suite.seeds.len(),
-        suite.seeds
+        suite.seeds,
+        score = suite.score_name(),
+        base = baseline_name(suite),
     );
     if lines.is_empty() {
         let _ = writeln!(
@@ -243,7 +262,9 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
     let _ = writeln!(out, "\n## Per pair\n");
     let _ = writeln!(
         out,
-        "| pair | method | k | accuracy | gain vs source-only | gain vs target-only | verdict (vs) | negative seeds |"
+        "| pair | method | k | {} | gain vs {} | gain vs target-only | verdict (vs) | negative seeds |",
+        suite.score_name(),
+        baseline_name(suite)
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for l in &lines {

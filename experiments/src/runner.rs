@@ -10,9 +10,9 @@ use tlab_core::synthetic::{builtin_pair, BUILTIN_DATASETS};
 use tlab_core::{make_task, registry, Classifier, LabelBudget, LabeledDomain};
 
 use crate::error::{Error, Result};
-use crate::methods::run_method;
+use crate::methods::{run_cluster, run_detect, run_method, Outcome};
 use crate::store::Row;
-use crate::suite::{MethodEntry, Suite};
+use crate::suite::{MethodEntry, Suite, Task};
 
 /// One unit of work: a pair, a method, a label budget and a seed.
 #[derive(Debug, Clone)]
@@ -202,25 +202,73 @@ fn execute(
         run: run.label(),
         source: e.into(),
     };
-    let (task, evaluator) = make_task(
-        s.clone(),
-        t.clone(),
-        LabelBudget::from_k(run.budget),
-        run.seed,
-    )
-    .map_err(wrap)?;
     let m = run.method;
-    let outcome = run_method(m, &task, &evaluator, run.seed).map_err(|e| Error::Run {
+    let method_err = |e| Error::Run {
         run: run.label(),
         source: e,
-    })?;
-    let scores = evaluator.score(&outcome.predictions).map_err(wrap)?;
+    };
     let mut row_metrics = metrics.get(&key).cloned().unwrap_or_default();
-    row_metrics.extend(
-        transferability(suite, models.get(&key).map(|m| m.as_ref()), &task).map_err(|e| {
-            Error::Store(format!("run {}: transferability scores: {e}", run.label()))
-        })?,
-    );
+    let mut extra = BTreeMap::new();
+    let (scores, outcome) = match suite.task {
+        Task::Classification => {
+            let (task, evaluator) = make_task(
+                s.clone(),
+                t.clone(),
+                LabelBudget::from_k(run.budget),
+                run.seed,
+            )
+            .map_err(wrap)?;
+            let outcome = run_method(m, &task, &evaluator, run.seed).map_err(method_err)?;
+            let scores = evaluator.score(&outcome.predictions).map_err(wrap)?;
+            row_metrics.extend(
+                transferability(suite, models.get(&key).map(|m| m.as_ref()), &task).map_err(
+                    |e| Error::Store(format!("run {}: transferability scores: {e}", run.label())),
+                )?,
+            );
+            (scores, outcome)
+        }
+        Task::Clustering => {
+            let (task, evaluator) =
+                tlab_core::make_clustering_task(s.clone(), t.clone()).map_err(wrap)?;
+            let (clusters, secs) =
+                run_cluster(m, &task, &evaluator, run.seed).map_err(method_err)?;
+            let c = evaluator.score(&clusters).map_err(wrap)?;
+            extra.insert("nmi".to_string(), c.nmi);
+            extra.insert("ari".to_string(), c.ari);
+            let outcome = Outcome {
+                predictions: clusters,
+                fit_seconds: secs,
+                predict_seconds: 0.0,
+            };
+            (c.matched, outcome)
+        }
+        Task::Anomaly => {
+            let cfg = suite
+                .anomaly
+                .expect("validated: anomaly suites have `anomaly`");
+            let setup = tlab_core::AnomalySetup {
+                anomaly_class: cfg
+                    .class
+                    .unwrap_or((run.seed % t.n_classes() as u64) as usize),
+                target_rate: cfg.target_rate,
+                contamination: cfg.contamination,
+            };
+            let (task, evaluator) =
+                tlab_core::make_anomaly_task(s.clone(), t.clone(), setup, run.seed)
+                    .map_err(wrap)?;
+            let (scores, threshold, fit_seconds, predict_seconds) =
+                run_detect(m, &task, &evaluator, run.seed).map_err(method_err)?;
+            let a = evaluator.score(&scores, threshold).map_err(wrap)?;
+            extra.insert("auroc".to_string(), a.auroc);
+            extra.insert("ap".to_string(), a.average_precision);
+            let outcome = Outcome {
+                predictions: ndarray::Array1::zeros(0),
+                fit_seconds,
+                predict_seconds,
+            };
+            (a.flagged, outcome)
+        }
+    };
     Ok(Row {
         suite: suite.name.clone(),
         dataset: suite.dataset.clone(),
@@ -228,7 +276,7 @@ fn execute(
         target: run.target.clone(),
         method: m.id.clone(),
         method_kind: m.method.name().to_string(),
-        learner: m.learner.short_name(),
+        learner: m.model_name(),
         params: m.params_json(),
         seed: run.seed,
         budget: run.budget as u64,
@@ -238,6 +286,7 @@ fn execute(
         fit_seconds: outcome.fit_seconds,
         predict_seconds: outcome.predict_seconds,
         metrics: row_metrics,
+        scores: extra,
     })
 }
 

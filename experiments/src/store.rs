@@ -36,6 +36,10 @@ pub struct Row {
     /// columns `metric:<name>`).
     #[serde(default)]
     pub metrics: BTreeMap<String, f64>,
+    /// Task scores beyond accuracy and macro-F1: `nmi` and `ari` for clustering runs,
+    /// `auroc` and `ap` for anomaly runs (percent; stored as columns `score:<name>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: BTreeMap<String, f64>,
 }
 
 impl Row {
@@ -79,6 +83,7 @@ impl Row {
             fit_seconds: 0.0,
             predict_seconds: 0.0,
             metrics: BTreeMap::new(),
+            scores: BTreeMap::new(),
         }
     }
 
@@ -107,17 +112,25 @@ pub fn to_frame(rows: &[Row]) -> Result<DataFrame> {
     let x = |name: &str, f: &dyn Fn(&Row) -> f64| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
-    let mut names: Vec<&String> = rows.iter().flat_map(|r| r.metrics.keys()).collect();
-    names.sort();
-    names.dedup();
-    let metric_columns = names.into_iter().map(|n| {
-        Column::new(
-            format!("metric:{n}").into(),
-            rows.iter()
-                .map(|r| r.metrics.get(n).copied())
-                .collect::<Vec<Option<f64>>>(),
-        )
-    });
+    // One nullable column per key of a map field, named `<prefix>:<key>`.
+    let map_columns = |prefix: &str, field: &dyn Fn(&Row) -> &BTreeMap<String, f64>| {
+        let mut names: Vec<&String> = rows.iter().flat_map(|r| field(r).keys()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|n| {
+                Column::new(
+                    format!("{prefix}:{n}").into(),
+                    rows.iter()
+                        .map(|r| field(r).get(n).copied())
+                        .collect::<Vec<Option<f64>>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let metric_columns = map_columns("metric", &|r| &r.metrics);
+    let score_columns = map_columns("score", &|r| &r.scores);
     DataFrame::new(
         rows.len(),
         vec![
@@ -138,6 +151,7 @@ pub fn to_frame(rows: &[Row]) -> Result<DataFrame> {
             x("predict_seconds", &|r| r.predict_seconds),
         ]
         .into_iter()
+        .chain(score_columns)
         .chain(metric_columns)
         .collect(),
     )
@@ -198,15 +212,26 @@ pub fn read_parquet_rows(path: &Path) -> Result<Vec<Row>> {
         f64s("fit_seconds")?,
         f64s("predict_seconds")?,
     );
-    let mut metrics: Vec<(String, Vec<Option<f64>>)> = Vec::new();
+    type MapColumns = Vec<(String, Vec<Option<f64>>)>;
+    let (mut metrics, mut scores): (MapColumns, MapColumns) = (Vec::new(), Vec::new());
     for name in df.get_column_names() {
-        if let Some(m) = name.strip_prefix("metric:") {
-            metrics.push((
-                m.to_string(),
-                col(name)?.f64().map_err(pstr)?.iter().collect(),
-            ));
-        }
+        let (target, key) = if let Some(m) = name.strip_prefix("metric:") {
+            (&mut metrics, m)
+        } else if let Some(m) = name.strip_prefix("score:") {
+            (&mut scores, m)
+        } else {
+            continue;
+        };
+        target.push((
+            key.to_string(),
+            col(name)?.f64().map_err(pstr)?.iter().collect(),
+        ));
     }
+    let map_at = |cols: &MapColumns, i: usize| -> BTreeMap<String, f64> {
+        cols.iter()
+            .filter_map(|(n, v)| v[i].map(|x| (n.clone(), x)))
+            .collect()
+    };
     Ok((0..df.height())
         .map(|i| Row {
             suite: suite[i].clone(),
@@ -224,10 +249,8 @@ pub fn read_parquet_rows(path: &Path) -> Result<Vec<Row>> {
             n_scored: n_scored[i],
             fit_seconds: fit[i],
             predict_seconds: pred[i],
-            metrics: metrics
-                .iter()
-                .filter_map(|(n, v)| v[i].map(|x| (n.clone(), x)))
-                .collect(),
+            metrics: map_at(&metrics, i),
+            scores: map_at(&scores, i),
         })
         .collect())
 }
@@ -292,6 +315,7 @@ mod tests {
             fit_seconds: 0.5,
             predict_seconds: 0.25,
             metrics: BTreeMap::new(),
+            scores: BTreeMap::new(),
         }
     }
 
@@ -300,6 +324,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut rows = vec![row(0, 50.0), row(1, 62.5)];
         rows[1].metrics.insert("mmd".into(), 0.125);
+        rows[0].scores.insert("nmi".into(), 61.25);
         write_rows(dir.path(), &rows).unwrap();
         assert_eq!(
             read_parquet_rows(&dir.path().join("runs.parquet")).unwrap(),

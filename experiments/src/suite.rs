@@ -10,6 +10,7 @@ use tlab_core::registry;
 use tlab_core::synthetic::BUILTIN_DATASETS;
 use tlab_core::{LearnerSpec, Preprocess};
 use tlab_transductive::{AdapterSpec, ReweighterSpec};
+use tlab_unsupervised::{ClusterSpec, DetectorSpec, RepresentationSpec};
 
 use crate::error::{Error, Result};
 use crate::methods::MethodKind;
@@ -41,6 +42,18 @@ pub struct Suite {
     #[serde(default)]
     pub metrics: Vec<String>,
     pub methods: Vec<MethodEntry>,
+    /// What the runs do with the target: classify it (default), cluster it, or score its
+    /// rows for anomalies. Clustering and anomaly suites hand no label to any method.
+    #[serde(default)]
+    pub task: Task,
+    /// Anomaly suites: which class is the anomaly and at what rates (see [`AnomalyConfig`]).
+    pub anomaly: Option<AnomalyConfig>,
+    /// The score tables, reports and plots show: `accuracy` (classification default),
+    /// `nmi` (clustering default), `ari`, `auroc` (anomaly default) or `ap`.
+    pub score: Option<String>,
+    /// Clustering and anomaly suites: the method id the report measures gains against
+    /// (the no-transfer baseline, e.g. raw features or a detector fitted on the target).
+    pub reference: Option<String>,
     /// Published numbers: method id → pair (`source->target`) → accuracy (%).
     #[serde(default)]
     pub published: BTreeMap<String, Published>,
@@ -54,6 +67,58 @@ fn default_seeds() -> Vec<u64> {
     vec![0]
 }
 
+/// What a suite's runs do with the target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Task {
+    #[default]
+    Classification,
+    Clustering,
+    Anomaly,
+}
+
+impl Task {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Clustering => "clustering",
+            Task::Anomaly => "anomaly",
+        }
+    }
+
+    /// The scores a row of this task records, the first being the default.
+    pub fn scores(&self) -> &'static [&'static str] {
+        match self {
+            Task::Classification => &["accuracy", "macro-f1"],
+            Task::Clustering => &["nmi", "ari", "accuracy", "macro-f1"],
+            Task::Anomaly => &["auroc", "ap", "accuracy", "macro-f1"],
+        }
+    }
+}
+
+/// How an anomaly suite cuts its tasks: the anomaly class (default: seed mod the number
+/// of classes, so seeds hold out different classes), the anomaly rate in the target
+/// (default: as the data have it) and in the source's normal training data (default 0).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyConfig {
+    pub class: Option<usize>,
+    pub target_rate: Option<f64>,
+    #[serde(default)]
+    pub contamination: f64,
+}
+
+/// Which rows fit a representation: the source (self-taught learning), the target, or both
+/// (as mSDA does for domain adaptation). Features only — never a label.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FitOn {
+    #[default]
+    Source,
+    Target,
+    Both,
+}
+
 /// One column of the table: a method with its parameters and label budgets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,7 +126,18 @@ pub struct MethodEntry {
     /// Column name in tables; unique in the suite.
     pub id: String,
     pub method: MethodKind,
-    pub learner: LearnerSpec,
+    /// The classifier (classification suites).
+    pub learner: Option<LearnerSpec>,
+    /// A representation learned without labels, applied to both domains before the method
+    /// (source-only, target-only, source-and-target, oracle, cluster, detect).
+    pub representation: Option<RepresentationSpec>,
+    /// Which unlabelled rows fit `representation` (default: the source).
+    #[serde(default)]
+    pub fit_on: FitOn,
+    /// `cluster` only: the clustering algorithm (k = the target's class count).
+    pub cluster: Option<ClusterSpec>,
+    /// `detect` only: the anomaly detector.
+    pub detector: Option<DetectorSpec>,
     /// `adapt` only: the domain adapter and its parameters.
     pub adapter: Option<AdapterSpec>,
     /// `reweight` only: the source-sample reweighter and its parameters.
@@ -75,9 +151,44 @@ pub struct MethodEntry {
 }
 
 impl MethodEntry {
+    /// The learner; a classification method without one fails validation before any run.
+    pub fn learner(&self) -> &LearnerSpec {
+        self.learner
+            .as_ref()
+            .expect("validated: classification methods have a learner")
+    }
+
+    /// What names the row's model: the learner, or the clustering algorithm or detector,
+    /// after the representation if any (e.g. `msda(5,p=0.5) → logistic`).
+    pub fn model_name(&self) -> String {
+        let base = match (&self.cluster, &self.detector, &self.learner) {
+            (Some(c), _, _) => c.short_name(),
+            (_, Some(d), _) => d.short_name(),
+            (_, _, Some(l)) => l.short_name(),
+            _ => String::new(),
+        };
+        match &self.representation {
+            Some(r) => format!("{} → {base}", r.short_name()),
+            None => base,
+        }
+    }
+
     /// The learner's (and adapter's) parameters as JSON, for result rows and tables.
     pub fn params_json(&self) -> String {
-        let mut v = serde_json::json!({ "learner": self.learner });
+        let mut v = serde_json::json!({});
+        if let Some(l) = &self.learner {
+            v["learner"] = serde_json::to_value(l).expect("serialisable");
+        }
+        if let Some(r) = &self.representation {
+            v["representation"] = serde_json::to_value(r).expect("serialisable");
+            v["fit_on"] = serde_json::to_value(self.fit_on).expect("serialisable");
+        }
+        if let Some(c) = &self.cluster {
+            v["cluster"] = serde_json::to_value(c).expect("serialisable");
+        }
+        if let Some(d) = &self.detector {
+            v["detector"] = serde_json::to_value(d).expect("serialisable");
+        }
         if let Some(a) = &self.adapter {
             v["adapter"] = serde_json::to_value(a).expect("serialisable");
         }
@@ -193,9 +304,7 @@ impl Suite {
             if !ids.insert(m.id.as_str()) {
                 return Err(format!("method id {:?} appears twice", m.id));
             }
-            m.learner
-                .build(0)
-                .map_err(|e| format!("method {:?}: {e}", m.id))?;
+            self.validate_task(m)?;
             if m.budgets.is_empty() {
                 return Err(format!("method {:?}: `budgets` is empty", m.id));
             }
@@ -234,7 +343,7 @@ impl Suite {
                 }
                 (Some(r), MethodKind::Reweight) => {
                     r.check().map_err(|e| format!("method {:?}: {e}", m.id))?;
-                    if !crate::methods::uses_weights(&m.learner) {
+                    if !crate::methods::uses_weights(m.learner()) {
                         return Err(format!(
                             "method {:?}: 1-NN ignores sample weights, so the `{}` weights would be silently dropped; \
                              use knn with k > 1, logistic or linear-svm",
@@ -259,6 +368,7 @@ impl Suite {
                 ));
             }
         }
+        self.validate_suite_task()?;
         for (id, p) in &self.published {
             if !ids.contains(id.as_str()) {
                 return Err(format!("`published.{id}`: no method has id {id:?}"));
@@ -273,6 +383,144 @@ impl Suite {
                     "`published.{id}.values`: {k:?} is not a pair of this suite (pairs: {})",
                     pairs.join(", ")
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The score tables, reports and plots show for this suite.
+    pub fn score_name(&self) -> &str {
+        self.score.as_deref().unwrap_or(self.task.scores()[0])
+    }
+
+    /// A row's value of [`Suite::score_name`] (NaN where the row lacks it).
+    pub fn score_of(&self, r: &crate::store::Row) -> f64 {
+        match self.score_name() {
+            "accuracy" => r.accuracy,
+            "macro-f1" => r.macro_f1,
+            other => r.scores.get(other).copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// The score's label in captions and axes, e.g. `accuracy (%)` or `NMI (%)`.
+    pub fn score_label(&self) -> String {
+        let n = self.score_name();
+        let shown = match n {
+            "accuracy" | "macro-f1" => n.to_string(),
+            other => other.to_uppercase(),
+        };
+        format!("{shown} (%)")
+    }
+
+    /// Checks a method against the suite's task: which fields it needs and which it must
+    /// not have, and that unsupervised tasks ask for no label.
+    fn validate_task(&self, m: &MethodEntry) -> std::result::Result<(), String> {
+        let id = &m.id;
+        let allowed: &[MethodKind] = match self.task {
+            Task::Classification => &[
+                MethodKind::SourceOnly,
+                MethodKind::TargetOnly,
+                MethodKind::SourceAndTarget,
+                MethodKind::Oracle,
+                MethodKind::Adapt,
+                MethodKind::Reweight,
+            ],
+            Task::Clustering => &[MethodKind::Cluster],
+            Task::Anomaly => &[MethodKind::Detect],
+        };
+        if !allowed.contains(&m.method) {
+            let names: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
+            return Err(format!(
+                "method {id:?}: `{}` is not a {} method; allowed: {}",
+                m.method.name(),
+                self.task.name(),
+                names.join(", ")
+            ));
+        }
+        match self.task {
+            Task::Classification => {
+                let l = m
+                    .learner
+                    .as_ref()
+                    .ok_or_else(|| format!("method {id:?}: needs `learner = {{ kind = ... }}`"))?;
+                l.build(0).map_err(|e| format!("method {id:?}: {e}"))?;
+                if m.cluster.is_some() || m.detector.is_some() {
+                    return Err(format!(
+                        "method {id:?}: `cluster`/`detector` belong to clustering/anomaly suites (`task`)"
+                    ));
+                }
+                if m.representation.is_some()
+                    && matches!(m.method, MethodKind::Adapt | MethodKind::Reweight)
+                {
+                    return Err(format!(
+                        "method {id:?}: `representation` goes with source-only, target-only, \
+                         source-and-target or oracle, not `{}`",
+                        m.method.name()
+                    ));
+                }
+            }
+            Task::Clustering | Task::Anomaly => {
+                if m.learner.is_some() {
+                    return Err(format!(
+                        "method {id:?}: a {} method takes no `learner`",
+                        self.task.name()
+                    ));
+                }
+                if m.budgets.iter().any(|&k| k != 0) {
+                    return Err(format!(
+                        "method {id:?}: {} uses no target label; `budgets` must be [0]",
+                        self.task.name()
+                    ));
+                }
+                match (self.task, &m.cluster, &m.detector) {
+                    (Task::Clustering, Some(c), None) => {
+                        c.validate().map_err(|e| format!("method {id:?}: {e}"))?
+                    }
+                    (Task::Anomaly, None, Some(d)) => {
+                        d.validate().map_err(|e| format!("method {id:?}: {e}"))?
+                    }
+                    _ => {
+                        return Err(format!(
+                            "method {id:?}: a {} method needs `{}` (and not the other)",
+                            self.task.name(),
+                            if self.task == Task::Clustering {
+                                "cluster = { algorithm = ... }"
+                            } else {
+                                "detector = { kind = ... }"
+                            }
+                        ))
+                    }
+                }
+            }
+        }
+        if let Some(r) = &m.representation {
+            r.validate().map_err(|e| format!("method {id:?}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn validate_suite_task(&self) -> std::result::Result<(), String> {
+        if !self.task.scores().contains(&self.score_name()) {
+            return Err(format!(
+                "`score` = {:?}: a {} suite records {}",
+                self.score_name(),
+                self.task.name(),
+                self.task.scores().join(", ")
+            ));
+        }
+        match (self.task, &self.anomaly) {
+            (Task::Anomaly, None) => {
+                return Err(
+                    "an anomaly suite needs `anomaly = { ... }` (it may be empty: `{}`)".into(),
+                )
+            }
+            (Task::Anomaly, Some(_)) => {}
+            (_, Some(_)) => return Err("`anomaly` is only for `task = \"anomaly\"`".into()),
+            _ => {}
+        }
+        if let Some(r) = &self.reference {
+            if !self.methods.iter().any(|m| &m.id == r) {
+                return Err(format!("`reference` = {r:?}: no method has that id"));
             }
         }
         Ok(())
@@ -348,10 +596,13 @@ fn expand_grids(value: &mut toml::Value) -> std::result::Result<(), String> {
                 format!("method {id:?}: `grid.{key}` must be a non-empty list of values")
             })?;
             let path: Vec<String> = key.split('.').map(str::to_string).collect();
-            if !matches!(path[0].as_str(), "learner" | "adapter" | "reweighter") || path.len() != 2
+            if !matches!(
+                path[0].as_str(),
+                "learner" | "adapter" | "reweighter" | "representation" | "cluster" | "detector"
+            ) || path.len() != 2
             {
                 return Err(format!(
-                    "method {id:?}: `grid` key {key:?} must be `learner.<param>`, `adapter.<param>` or `reweighter.<param>`"
+                    "method {id:?}: `grid` key {key:?} must be `learner.<param>`, `adapter.<param>`, `reweighter.<param>`, `representation.<param>`, `cluster.<param>` or `detector.<param>`"
                 ));
             }
             axes.push((path, values.clone()));

@@ -521,6 +521,7 @@ mod tests {
             fit_seconds: 1e-7,
             predict_seconds: 0.0,
             metrics: [("mmd".to_string(), 1.0 / 7.0)].into_iter().collect(),
+            scores: Default::default(),
         };
         {
             let (j, rows) = Journal::open(dir.path()).unwrap();

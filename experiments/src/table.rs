@@ -109,7 +109,7 @@ impl Table {
                 r.budget,
             ))
             .or_default()
-            .push(r.accuracy);
+            .push(suite.score_of(r));
         }
         let mut columns = Vec::new();
         for m in &suite.methods {
@@ -190,7 +190,7 @@ impl Table {
     }
 }
 
-/// Renders the accuracy table in `format`.
+/// Renders the table of the suite's score (accuracy, NMI, AUROC, …) in `format`.
 pub fn render(suite: &Suite, rows: &[Row], format: Format) -> String {
     let t = Table::new(suite, rows);
     match format {
@@ -281,7 +281,8 @@ fn render_markdown(suite: &Suite, t: &Table) -> String {
     }
     let _ = writeln!(
         out,
-        "Target accuracy (%), dataset `{}`, seeds {:?}{}; best per row in bold (the oracle is not a candidate).\n",
+        "Target {}, dataset `{}`, seeds {:?}{}; best per row in bold (the oracle is not a candidate).\n",
+        suite.score_label(),
         suite.dataset,
         suite.seeds,
         if t.multi_seed {
@@ -319,7 +320,7 @@ fn render_markdown(suite: &Suite, t: &Table) -> String {
             m.adapter
                 .as_ref()
                 .map_or(String::new(), |a| format!(" ({})", a.kind())),
-            m.learner.short_name(),
+            m.model_name(),
             m.budgets,
             m.params_json()
         );
@@ -365,8 +366,9 @@ fn render_latex(suite: &Suite, t: &Table) -> String {
     let _ = writeln!(out, "\\begin{{table}}[t]\n\\centering\\small");
     let _ = writeln!(
         out,
-        "\\caption{{{}: target accuracy (\\%){}; best per row in bold.}}",
+        "\\caption{{{}: target {} (\\%){}; best per row in bold.}}",
         latex_escape(&suite.name),
+        latex_escape(suite.score_label().trim_end_matches(" (%)")),
         if t.multi_seed {
             format!(", mean $\\pm$ std over {} seeds", suite.seeds.len())
         } else {

@@ -308,13 +308,13 @@ fn transactions(
         };
         let (amount, hour, dist, risk, burst, present, age) = if is_fraud {
             (
-                5.5 + 0.8 * normal(rng),
-                3.0 + 3.0 * normal(rng),
-                3.0 + normal(rng),
-                sigmoid(0.5 + normal(rng)),
-                6.0,
-                0.2,
-                4.0 + 1.2 * normal(rng),
+                4.6 + normal(rng),
+                3.0 + 5.0 * normal(rng),
+                2.0 + normal(rng),
+                sigmoid(-0.8 + normal(rng)),
+                3.5,
+                0.4,
+                5.0 + 1.2 * normal(rng),
             )
         } else {
             (
@@ -514,7 +514,7 @@ mod tests {
                 .collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
-        assert!(by(1) > by(0) + 1.5);
+        assert!(by(1) > by(0) + 0.6);
         assert!(synthetic_domain("transactions:fraud=0.6", 0, "source").is_err());
     }
 
