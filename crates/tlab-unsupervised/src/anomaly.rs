@@ -233,8 +233,8 @@ pub fn robust_distances(x: ArrayView2<'_, f64>) -> Array1<f64> {
     let mut used = 0usize;
     for col in x.columns() {
         let c = col.to_owned();
-        let med = quantile(&c, 0.5);
-        let mad = quantile(&c.mapv(|v| (v - med).abs()), 0.5) * 1.4826;
+        let med = median(c.to_vec());
+        let mad = median(c.iter().map(|v| (v - med).abs()).collect()) * 1.4826;
         let scale = if mad > 1e-12 {
             mad
         } else {
@@ -256,6 +256,19 @@ fn far_out_fraction(scores: &Array1<f64>) -> f64 {
     let (q1, q3) = (quantile(&logs, 0.25), quantile(&logs, 0.75));
     let fence = q3 + 3.0 * (q3 - q1);
     logs.iter().filter(|&&l| l > fence).count() as f64 / logs.len() as f64
+}
+
+/// The median (numpy's: the mean of the two middle values for an even count), by selection.
+fn median(mut v: Vec<f64>) -> f64 {
+    let n = v.len();
+    let (lo_part, hi, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let hi = *hi;
+    if n % 2 == 1 {
+        hi
+    } else {
+        let lo = lo_part.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo + hi) / 2.0
+    }
 }
 
 /// The `q` quantile with linear interpolation (numpy's default).
@@ -351,7 +364,7 @@ fn knn_scores(
 ) -> Array1<f64> {
     let tn: Array1<f64> = train.map_axis(Axis(1), |r| r.dot(&r));
     let xn: Array1<f64> = x.map_axis(Axis(1), |r| r.dot(&r));
-    let g = x.dot(&train.t());
+    let g = linalg::matmul(x, false, train, true).expect("same width, checked");
     Array1::from_shape_fn(x.nrows(), |i| {
         let mut d: Vec<f64> = (0..train.nrows())
             .filter(|&j| !(leave_self_out && j == i))
@@ -368,7 +381,7 @@ impl Scorer {
             Scorer::Reconstruction(r) => r.reconstruction_error(z)?,
             Scorer::Gaussian { mean, precision } => {
                 let c = &z - mean;
-                (&c.dot(precision) * &c).sum_axis(Axis(1))
+                (&linalg::matmul(c.view(), false, precision.view(), false)? * &c).sum_axis(Axis(1))
             }
             Scorer::Gmm {
                 weights,
@@ -380,7 +393,8 @@ impl Scorer {
                 let mut logp = Array2::zeros((z.nrows(), weights.len()));
                 for (c, p) in precisions.iter().enumerate() {
                     let diff = &z - &means.row(c);
-                    let maha = (&diff.dot(p) * &diff).sum_axis(Axis(1));
+                    let maha = (&linalg::matmul(diff.view(), false, p.view(), false)? * &diff)
+                        .sum_axis(Axis(1));
                     let base = weights[c].ln() + 0.5 * log_dets[c]
                         - 0.5 * d * (2.0 * std::f64::consts::PI).ln();
                     logp.column_mut(c).assign(&maha.mapv(|m| base - 0.5 * m));
@@ -539,7 +553,10 @@ mod tests {
     }
 
     #[test]
-    fn quantile_matches_numpy() {
+    fn quantile_and_median_match_numpy() {
+        // numpy.median([3, 1, 4, 1]) -> 2.0; numpy.median([3, 1, 4, 1, 5]) -> 3.0
+        assert_eq!(median(vec![3.0, 1.0, 4.0, 1.0]), 2.0);
+        assert_eq!(median(vec![3.0, 1.0, 4.0, 1.0, 5.0]), 3.0);
         // numpy.quantile([3, 1, 4, 1, 5], 0.9) -> 4.6
         let q = quantile(&Array1::from(vec![3.0, 1.0, 4.0, 1.0, 5.0]), 0.9);
         assert!((q - 4.6).abs() < 1e-12);
