@@ -1,0 +1,323 @@
+//! tlab-nn: dfdx 0.13 behind a small interface of ours (see DESIGN.md, "Deep learning").
+//!
+//! dfdx's released layer builders fix sizes at compile time and its optimisers cannot hold
+//! run-time-shaped tensors, so this crate owns what the methods need:
+//! - [`Mlp`]: dense layers whose sizes come from the data at run time
+//!   (`Tensor<(usize, usize), f32, Cpu>` weights), each with its activation, initialised
+//!   from our own seeded ChaCha8 stream as PyTorch's `nn.Linear` does
+//!   (U(−1/√fan_in, 1/√fan_in) for weights and biases), so a seed gives identical weights;
+//! - [`Adam`]: Adam with decoupled-free L2 weight decay (PyTorch's `Adam(weight_decay=…)`
+//!   form), over the parameter list and `Gradients::get`;
+//! - [`batches`]: seeded mini-batch orders.
+//!
+//! Every parameter enters the graph through a taped op (the bias by `broadcast_like` added
+//! to the taped product), or its gradient would be missing. Methods build their losses
+//! from [`Mlp::forward_taped`]. Not here yet (the deep issue): SGD with momentum, schedules,
+//! early stopping, freezing, gradient reversal, safetensors.
+
+use dfdx::prelude::*;
+use ndarray::{Array2, ArrayView2};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tlab_core::CoreError;
+
+/// A run-time-shaped matrix on the CPU.
+pub type Matrix = Tensor<(usize, usize), f32, Cpu>;
+/// A run-time-shaped vector on the CPU.
+pub type Vector = Tensor<(usize,), f32, Cpu>;
+/// A matrix carrying the autodiff tape.
+pub type Taped = Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>;
+
+/// Errors: bad sizes or data (tlab-core's messages).
+pub type Result<T> = std::result::Result<T, CoreError>;
+
+/// The nonlinearity after a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+/// One dense layer: `y = act(x W + b)`, `W` of shape (inputs, outputs).
+#[derive(Debug, Clone)]
+pub struct Dense {
+    pub w: Matrix,
+    pub b: Vector,
+    pub activation: Activation,
+}
+
+/// A stack of dense layers with sizes fixed when it is built from the data.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    dev: Cpu,
+    pub layers: Vec<Dense>,
+}
+
+fn act_taped(x: Taped, a: Activation) -> Taped {
+    match a {
+        Activation::Identity => x,
+        Activation::Relu => x.relu(),
+        Activation::Sigmoid => x.sigmoid(),
+        Activation::Tanh => x.tanh(),
+    }
+}
+
+impl Mlp {
+    /// Layers `sizes[0] → sizes[1] → …`, with `activations[i]` after layer `i`.
+    pub fn new(sizes: &[usize], activations: &[Activation], seed: u64) -> Result<Self> {
+        if sizes.len() < 2 || sizes.contains(&0) {
+            return Err(CoreError::invalid_param(
+                "layer sizes",
+                format!("{sizes:?}"),
+                "at least two sizes, all ≥ 1",
+            ));
+        }
+        if activations.len() != sizes.len() - 1 {
+            return Err(CoreError::invalid_param(
+                "activations",
+                activations.len(),
+                format!("one per layer ({})", sizes.len() - 1),
+            ));
+        }
+        let dev = Cpu::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let layers = sizes
+            .windows(2)
+            .zip(activations)
+            .map(|(io, &activation)| {
+                let (i, o) = (io[0], io[1]);
+                let bound = 1.0 / (i as f32).sqrt();
+                let mut draw = |k: usize| -> Vec<f32> {
+                    (0..k).map(|_| rng.gen_range(-bound..bound)).collect()
+                };
+                Dense {
+                    w: dev.tensor_from_vec(draw(i * o), (i, o)),
+                    b: dev.tensor_from_vec(draw(o), (o,)),
+                    activation,
+                }
+            })
+            .collect();
+        Ok(Mlp { dev, layers })
+    }
+
+    /// The input width.
+    pub fn n_inputs(&self) -> usize {
+        self.layers[0].w.shape().0
+    }
+
+    /// The output width.
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().expect("≥ 1 layer").w.shape().1
+    }
+
+    /// A batch of rows as an untaped tensor.
+    pub fn tensor(&self, x: ArrayView2<'_, f32>) -> Matrix {
+        let (n, d) = x.dim();
+        self.dev
+            .tensor_from_vec(x.as_standard_layout().iter().copied().collect(), (n, d))
+    }
+
+    /// The forward pass on a taped batch (the parameters enter the tape here).
+    pub fn forward_taped(&self, mut x: Taped) -> Taped {
+        for l in &self.layers {
+            let n = x.shape().0;
+            let o = l.w.shape().1;
+            let z = x.matmul(l.w.clone()) + l.b.clone().broadcast_like::<_, Axis<0>>(&(n, o));
+            x = act_taped(z, l.activation);
+        }
+        x
+    }
+
+    /// The forward pass without a tape, rows in and rows out.
+    pub fn forward(&self, x: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        if x.ncols() != self.n_inputs() {
+            return Err(CoreError::Shape {
+                context: "network input".into(),
+                detail: format!("expects {} features, given {}", self.n_inputs(), x.ncols()),
+            });
+        }
+        let out = self.forward_taped(self.tensor(x).leaky_traced());
+        let (n, o) = *out.shape();
+        Ok(Array2::from_shape_vec((n, o), out.as_vec()).expect("n × o values"))
+    }
+
+    /// Every parameter tensor, in a fixed order (layer by layer, weight then bias).
+    fn params(&self) -> Vec<(Vec<f32>, usize)> {
+        self.layers
+            .iter()
+            .flat_map(|l| [(l.w.as_vec(), 0usize), (l.b.as_vec(), 1usize)])
+            .collect()
+    }
+}
+
+/// Adam (Kingma & Ba, 2015) with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8) and
+/// optional L2 weight decay added to the gradient, as `torch.optim.Adam(weight_decay=…)`.
+#[derive(Debug, Clone)]
+pub struct Adam {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    t: i32,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+impl Adam {
+    pub fn new(lr: f32, weight_decay: f32) -> Result<Self> {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(CoreError::invalid_param("lr", lr, "a finite value > 0"));
+        }
+        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+            return Err(CoreError::invalid_param(
+                "weight_decay",
+                weight_decay,
+                "a finite value ≥ 0",
+            ));
+        }
+        Ok(Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            t: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        })
+    }
+
+    /// One update of every parameter of `models` (in order) from `grads`.
+    pub fn step(&mut self, models: &mut [&mut Mlp], grads: &Gradients<f32, Cpu>) {
+        self.t += 1;
+        let (b1t, b2t) = (1.0 - self.beta1.powi(self.t), 1.0 - self.beta2.powi(self.t));
+        let mut k = 0;
+        for model in models.iter_mut() {
+            let dev = model.dev.clone();
+            for layer in &mut model.layers {
+                for which in 0..2 {
+                    let (mut p, g) = if which == 0 {
+                        (layer.w.as_vec(), grads.get(&layer.w).as_vec())
+                    } else {
+                        (layer.b.as_vec(), grads.get(&layer.b).as_vec())
+                    };
+                    if self.m.len() <= k {
+                        self.m.push(vec![0.0; p.len()]);
+                        self.v.push(vec![0.0; p.len()]);
+                    }
+                    let (m, v) = (&mut self.m[k], &mut self.v[k]);
+                    for i in 0..p.len() {
+                        let gi = g[i] + self.weight_decay * p[i];
+                        m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * gi;
+                        v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * gi * gi;
+                        p[i] -= self.lr * (m[i] / b1t) / ((v[i] / b2t).sqrt() + self.eps);
+                    }
+                    if which == 0 {
+                        let s = *layer.w.shape();
+                        layer.w = dev.tensor_from_vec(p, s);
+                    } else {
+                        let s = *layer.b.shape();
+                        layer.b = dev.tensor_from_vec(p, s);
+                    }
+                    k += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The row indices of each mini-batch of one epoch: a seeded shuffle cut into `batch`-sized
+/// pieces (the last may be smaller).
+pub fn batches(n: usize, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order.chunks(batch.max(1)).map(<[usize]>::to_vec).collect()
+}
+
+/// A flat copy of every parameter of `model` (layer by layer, weight then bias): for tests
+/// and for comparing two trainings byte for byte.
+pub fn flat_params(model: &Mlp) -> Vec<f32> {
+    model.params().into_iter().flat_map(|(v, _)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn forward_matches_a_hand_computation_and_checks_width() {
+        let mut m = Mlp::new(&[2, 2], &[Activation::Relu], 0).unwrap();
+        let dev = Cpu::default();
+        m.layers[0].w = dev.tensor_from_vec(vec![1.0, -1.0, 2.0, 0.5], (2, 2));
+        m.layers[0].b = dev.tensor_from_vec(vec![0.5, -3.0], (2,));
+        let x = Array2::from_shape_vec((1, 2), vec![1.0f32, 2.0]).unwrap();
+        // [1, 2] · [[1, −1], [2, 0.5]] + [0.5, −3] = [5.5, −3] → relu → [5.5, 0]
+        let y = m.forward(x.view()).unwrap();
+        assert_eq!(y.as_slice().unwrap(), &[5.5, 0.0]);
+        assert!(m.forward(Array2::zeros((1, 3)).view()).is_err());
+    }
+
+    #[test]
+    fn two_adam_steps_match_torch_adams_update_rule() {
+        // numpy transcription of torch.optim.Adam(lr=0.1, weight_decay=0.01) on
+        // mean((x·w + b − y)²), w = [0.5, −0.25], b = 0.1, x = [[1, 2], [3, −1]], y = [1, 0]:
+        //   g += wd·p; m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
+        //   p −= lr·(m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε)
+        // after two steps: [0.3027821, −0.05065285, −0.09240294]
+        let dev = Cpu::default();
+        let mut m = Mlp::new(&[2, 1], &[Activation::Identity], 0).unwrap();
+        m.layers[0].w = dev.tensor_from_vec(vec![0.5, -0.25], (2, 1));
+        m.layers[0].b = dev.tensor_from_vec(vec![0.1], (1,));
+        let x = Array2::from_shape_vec((2, 2), vec![1.0f32, 2.0, 3.0, -1.0]).unwrap();
+        let y = Array2::from_shape_vec((2, 1), vec![1.0f32, 0.0]).unwrap();
+        let mut opt = Adam::new(0.1, 0.01).unwrap();
+        for _ in 0..2 {
+            let pred = m.forward_taped(m.tensor(x.view()).leaky_traced());
+            let g = mse_loss(pred, m.tensor(y.view())).backward();
+            opt.step(&mut [&mut m], &g);
+        }
+        let got = flat_params(&m);
+        for (g, w) in got.iter().zip([0.3027821f32, -0.05065285, -0.09240294]) {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn adam_fits_a_linear_map_and_is_seeded() {
+        // y = x · [2, −1]ᵀ + 0.5 on 64 rows; mean squared error must fall below 1e-4.
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let x = Array2::from_shape_fn((64, 2), |_| rng.gen_range(-1.0f32..1.0));
+        let y = Array2::from_shape_fn((64, 1), |(i, _)| 2.0 * x[(i, 0)] - x[(i, 1)] + 0.5);
+        let train = |seed: u64| {
+            let mut m = Mlp::new(&[2, 1], &[Activation::Identity], seed).unwrap();
+            let mut opt = Adam::new(0.05, 0.0).unwrap();
+            let mut order = ChaCha8Rng::seed_from_u64(seed);
+            let mut last = f32::INFINITY;
+            for _ in 0..300 {
+                for b in batches(64, 16, &mut order) {
+                    let xb = x.select(ndarray::Axis(0), &b);
+                    let yb = y.select(ndarray::Axis(0), &b);
+                    let pred = m.forward_taped(m.tensor(xb.view()).leaky_traced());
+                    let loss = mse_loss(pred, m.tensor(yb.view()));
+                    last = loss.array();
+                    let g = loss.backward();
+                    opt.step(&mut [&mut m], &g);
+                }
+            }
+            (flat_params(&m), last)
+        };
+        let (a, loss) = train(3);
+        assert!(loss < 1e-4, "loss {loss}");
+        assert!(
+            (a[0] - 2.0).abs() < 0.01 && (a[1] + 1.0).abs() < 0.01 && (a[2] - 0.5).abs() < 0.01
+        );
+        assert_eq!(train(3).0, a);
+        assert!(Mlp::new(&[3], &[], 0).is_err());
+        assert!(Adam::new(0.0, 0.0).is_err());
+    }
+}
