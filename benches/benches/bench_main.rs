@@ -271,6 +271,27 @@ fn unsupervised(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    for (name, noise, sparsity) in [
+        (
+            "autoencoder 256-64-256, 1 epoch (batch 64) 2000x256",
+            0.0,
+            0.0,
+        ),
+        ("denoising autoencoder, 1 epoch 2000x256", 0.3, 0.0),
+        ("sparse autoencoder, 1 epoch 2000x256", 0.0, 0.05),
+    ] {
+        let ae = RepresentationSpec::Autoencoder {
+            hidden: 64,
+            epochs: 1,
+            batch: 64,
+            lr: 1e-3,
+            noise,
+            sparsity,
+            sparsity_weight: 0.1,
+            weight_decay: 0.0,
+        };
+        g.bench_function(name, |b| b.iter(|| ae.fit(digits.view()).unwrap()));
+    }
     let z = pca
         .fit(digits.view())
         .unwrap()

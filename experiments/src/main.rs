@@ -125,12 +125,14 @@ fn list() {
     println!("  representation = {{ kind = ... }} on any classification/cluster/detect method, fitted on `fit_on` = source | target | both:");
     println!("    pca          dim, standardize = false");
     println!("    msda         layers = 5, noise = 0.5, lambda = 1e-5, keep_input = true (Chen et al., ICML 2012)");
+    println!("    autoencoder  hidden, epochs = 50, batch = 64, lr = 1e-3, noise = 0 (> 0: denoising), sparsity = 0 (ρ > 0: sparse),");
+    println!("                 sparsity_weight = 3, weight_decay = 0 (tlab-nn on dfdx; seeded by the run)");
     println!("  cluster = {{ algorithm = ... }} for `method = \"cluster\"` (k = the target's class count):");
     println!("    k-means      init = k-means++ | random | source, n_init = 10, max_iter = 300");
     println!("    gmm          reg_covar = 1e-6, n_init = 1, max_iter = 100 (full covariances)");
     println!("  detector = {{ kind = ... }} for `method = \"detect\"`; all take alarm_rate = 0.05, max_contamination = 0.05,");
     println!("  and (except reconstruction) features = {{ kind = \"pca\" | \"msda\", ... }}:");
-    println!("    reconstruction  representation = {{ kind = \"pca\" | \"msda\", ... }}");
+    println!("    reconstruction  representation = {{ kind = \"pca\" | \"msda\" | \"autoencoder\", ... }}");
     println!("    gaussian     ridge = 1e-3 (Mahalanobis distance)");
     println!("    gmm          components, reg_covar = 1e-3 (negative log-likelihood)");
     println!("    knn          k = 5 (mean distance to the k nearest normal rows)");

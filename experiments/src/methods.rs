@@ -125,7 +125,7 @@ pub fn run_method(
     }
     if entry.representation.is_some() {
         let t0 = Instant::now();
-        let mapped = represent_task(entry, task)?;
+        let mapped = represent_task(entry, task, seed)?;
         let represent_seconds = t0.elapsed().as_secs_f64();
         let plain = MethodEntry {
             representation: None,
@@ -193,6 +193,7 @@ fn fit_representation(
     entry: &MethodEntry,
     source: &UnlabeledDomain,
     target: &UnlabeledDomain,
+    seed: u64,
 ) -> Result<FittedRepresentation, MethodError> {
     let spec = entry
         .representation
@@ -208,14 +209,18 @@ fn fit_representation(
             })?
         }
     };
-    Ok(spec.fit(rows.view())?)
+    Ok(spec.fit_seeded(rows.view(), seed)?)
 }
 
 /// The task with both domains (and the labelled target rows) mapped through the entry's
 /// representation, which sees features only.
-fn represent_task(entry: &MethodEntry, task: &TransferTask) -> Result<TransferTask, MethodError> {
+fn represent_task(
+    entry: &MethodEntry,
+    task: &TransferTask,
+    seed: u64,
+) -> Result<TransferTask, MethodError> {
     let (source_features, _) = task.source.clone().into_unlabeled();
-    let f = fit_representation(entry, &source_features, &task.target)?;
+    let f = fit_representation(entry, &source_features, &task.target, seed)?;
     let map = |d: &LabeledDomain| -> Result<LabeledDomain, MethodError> {
         Ok(d.clone().with_features(f.transform(d.x())?)?)
     };
@@ -232,11 +237,12 @@ fn represent_task(entry: &MethodEntry, task: &TransferTask) -> Result<TransferTa
 fn unsupervised_features(
     entry: &MethodEntry,
     task: &UnsupervisedTask,
+    seed: u64,
 ) -> Result<(ndarray::Array2<f64>, ndarray::Array2<f64>), MethodError> {
     match &entry.representation {
         None => Ok((task.source.x().to_owned(), task.target.x().to_owned())),
         Some(_) => {
-            let f = fit_representation(entry, &task.source, &task.target)?;
+            let f = fit_representation(entry, &task.source, &task.target, seed)?;
             Ok((f.transform(task.source.x())?, f.transform(task.target.x())?))
         }
     }
@@ -254,7 +260,7 @@ pub fn run_cluster(
         .as_ref()
         .expect("validated: cluster methods have `cluster`");
     let t0 = Instant::now();
-    let (xs, xt) = unsupervised_features(entry, task)?;
+    let (xs, xt) = unsupervised_features(entry, task, seed)?;
     let clusters = spec.cluster(evaluator.n_classes(), xt.view(), Some(xs.view()), seed)?;
     Ok((clusters, t0.elapsed().as_secs_f64()))
 }
@@ -275,7 +281,7 @@ pub fn run_detect(
         .as_ref()
         .expect("validated: detect methods have `detector`");
     let t0 = Instant::now();
-    let (xs, xt) = unsupervised_features(entry, task)?;
+    let (xs, xt) = unsupervised_features(entry, task, seed)?;
     let train = if entry.fit_on == FitOn::Target {
         xt.view()
     } else {

@@ -183,7 +183,7 @@ impl DetectorSpec {
             });
         }
         let features = match &self.features {
-            Some(f) => Some(f.fit(normal)?),
+            Some(f) => Some(f.fit_seeded(normal, seed)?),
             None => None,
         };
         let z = match &features {
@@ -192,7 +192,7 @@ impl DetectorSpec {
         };
         let scorer = match &self.model {
             DetectorModel::Reconstruction { representation } => {
-                Scorer::Reconstruction(representation.fit(z.view())?)
+                Scorer::Reconstruction(representation.fit_seeded(z.view(), seed)?)
             }
             DetectorModel::Gaussian { ridge } => gaussian(z.view(), *ridge)?,
             DetectorModel::Gmm {

@@ -9,13 +9,14 @@
 //! - few-label classification on the transferred features (any tlab-core learner; the
 //!   experiments crate wires it).
 //!
-//! Representations (`representation.rs`): PCA and marginalised stacked denoising
+//! Representations (`representation.rs`): PCA, marginalised stacked denoising
 //! autoencoders (mSDA, Chen, Xu, Weinberger, Sha, ICML 2012 — closed form, no
-//! backpropagation). Every function here takes features only: the types offer no way to
+//! backpropagation), and autoencoders trained by gradient descent on tlab-nn — plain,
+//! denoising and sparse (`autoencoder.rs`). Every function here takes features only: the types offer no way to
 //! hand a label to a method of this crate (tlab-core's [`tlab_core::UnsupervisedTask`]).
-//! The autoencoders trained by gradient descent arrive with tlab-nn.
 
 pub mod anomaly;
+pub mod autoencoder;
 pub mod cluster;
 pub mod representation;
 

@@ -40,6 +40,41 @@ pub enum RepresentationSpec {
         #[serde(default = "yes")]
         keep_input: bool,
     },
+    /// An autoencoder trained by gradient descent (tlab-nn on dfdx): one sigmoid hidden
+    /// layer of `hidden` units, a linear decoder, on the training rows' z-scores. With
+    /// `noise` > 0 a denoising autoencoder (each input masked to 0 with that probability,
+    /// Vincent et al., ICML 2008); with `sparsity` = ρ > 0 a sparse autoencoder (a
+    /// `sparsity_weight`·Σ KL(ρ ‖ ρ̂ⱼ) penalty on the mean activations, Ng's notes).
+    Autoencoder {
+        hidden: usize,
+        #[serde(default = "fifty")]
+        epochs: usize,
+        #[serde(default = "sixty_four")]
+        batch: usize,
+        #[serde(default = "lr")]
+        lr: f64,
+        #[serde(default)]
+        noise: f64,
+        #[serde(default)]
+        sparsity: f64,
+        #[serde(default = "three")]
+        sparsity_weight: f64,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+}
+
+fn fifty() -> usize {
+    50
+}
+fn sixty_four() -> usize {
+    64
+}
+fn lr() -> f64 {
+    1e-3
+}
+fn three() -> f64 {
+    3.0
 }
 
 fn default_layers() -> usize {
@@ -73,6 +108,20 @@ impl RepresentationSpec {
                 format!("pca({dim}{})", if *standardize { ",z" } else { "" })
             }
             RepresentationSpec::Msda { layers, noise, .. } => format!("msda({layers},p={noise})"),
+            RepresentationSpec::Autoencoder {
+                hidden,
+                noise,
+                sparsity,
+                ..
+            } => {
+                let kind = match (*noise > 0.0, *sparsity > 0.0) {
+                    (true, true) => "sparse-dae",
+                    (true, false) => "dae",
+                    (false, true) => "sparse-ae",
+                    (false, false) => "ae",
+                };
+                format!("{kind}({hidden})")
+            }
         }
     }
 
@@ -104,12 +153,61 @@ impl RepresentationSpec {
                     return Err(invalid("msda.lambda", lambda, "a finite value ≥ 0"));
                 }
             }
+            RepresentationSpec::Autoencoder {
+                hidden,
+                epochs,
+                batch,
+                lr,
+                noise,
+                sparsity,
+                sparsity_weight,
+                weight_decay,
+            } => {
+                if hidden == 0 || epochs == 0 || batch == 0 {
+                    return Err(invalid(
+                        "autoencoder.hidden/epochs/batch",
+                        format!("{hidden}/{epochs}/{batch}"),
+                        "each at least 1",
+                    ));
+                }
+                if !(lr.is_finite() && lr > 0.0) {
+                    return Err(invalid("autoencoder.lr", lr, "a finite value > 0"));
+                }
+                if !(0.0..1.0).contains(&noise) {
+                    return Err(invalid(
+                        "autoencoder.noise",
+                        noise,
+                        "a masking probability in [0, 1)",
+                    ));
+                }
+                if !(0.0..1.0).contains(&sparsity) {
+                    return Err(invalid(
+                        "autoencoder.sparsity",
+                        sparsity,
+                        "a target mean activation in (0, 1), or 0 for none",
+                    ));
+                }
+                let ok = |v: f64| v.is_finite() && v >= 0.0;
+                if !(ok(sparsity_weight) && ok(weight_decay)) {
+                    return Err(invalid(
+                        "autoencoder.sparsity_weight/weight_decay",
+                        format!("{sparsity_weight}/{weight_decay}"),
+                        "finite values ≥ 0",
+                    ));
+                }
+            }
         }
         Ok(())
     }
 
-    /// Fits on the rows of `x` (no labels exist here).
+    /// Fits on the rows of `x` (no labels exist here), with seed 0 for what is random
+    /// (only the autoencoder's initialisation, batches and masks; PCA and mSDA are exact).
     pub fn fit(&self, x: ArrayView2<'_, f64>) -> Result<FittedRepresentation> {
+        self.fit_seeded(x, 0)
+    }
+
+    /// Fits on the rows of `x` with `seed` driving every random choice.
+    pub fn fit_seeded(&self, x: ArrayView2<'_, f64>, seed: u64) -> Result<FittedRepresentation> {
         self.validate()?;
         check("representation training data", x)?;
         match *self {
@@ -151,6 +249,9 @@ impl RepresentationSpec {
                     n_features: x.ncols(),
                 })
             }
+            RepresentationSpec::Autoencoder { .. } => Ok(FittedRepresentation::Autoencoder(
+                crate::autoencoder::train(self, x, seed)?,
+            )),
         }
     }
 }
@@ -225,6 +326,7 @@ pub enum FittedRepresentation {
         keep_input: bool,
         n_features: usize,
     },
+    Autoencoder(crate::autoencoder::Trained),
 }
 
 impl FittedRepresentation {
@@ -232,6 +334,7 @@ impl FittedRepresentation {
         match self {
             FittedRepresentation::Pca { mean, .. } => mean.len(),
             FittedRepresentation::Msda { n_features, .. } => *n_features,
+            FittedRepresentation::Autoencoder(t) => t.n_features(),
         }
     }
 
@@ -260,6 +363,7 @@ impl FittedRepresentation {
                 keep_input,
                 n_features,
             } => n_features * (weights.len() + usize::from(*keep_input)),
+            FittedRepresentation::Autoencoder(t) => t.hidden(),
         }
     }
 
@@ -291,6 +395,7 @@ impl FittedRepresentation {
                 }
                 out
             }
+            FittedRepresentation::Autoencoder(t) => t.encode(x)?,
         })
     }
 
@@ -307,6 +412,7 @@ impl FittedRepresentation {
                 z - back
             }
             FittedRepresentation::Msda { weights, .. } => &x - &mda_linear(&weights[0], x)?,
+            FittedRepresentation::Autoencoder(t) => return t.reconstruction_error(x),
         };
         Ok(resid.map_axis(Axis(1), |r| r.dot(&r)))
     }
