@@ -67,7 +67,11 @@ fn pick_baseline<'a>(
     kind: MethodKind,
     m: &MethodEntry,
 ) -> Option<&'a MethodEntry> {
-    let of_kind: Vec<&MethodEntry> = suite.methods.iter().filter(|b| b.method == kind).collect();
+    let of_kind: Vec<&MethodEntry> = suite
+        .methods
+        .iter()
+        .filter(|b| b.method == kind && b.representation.is_none())
+        .collect();
     of_kind
         .iter()
         .find(|b| b.learner == m.learner)
@@ -110,10 +114,15 @@ pub fn lines(suite: &Suite, rows: &[Row]) -> Vec<Line> {
     let mut out = Vec::new();
     for (s, t) in suite.expand_pairs() {
         for m in &suite.methods {
-            if matches!(
-                m.method,
-                MethodKind::SourceOnly | MethodKind::TargetOnly | MethodKind::Oracle
-            ) || suite.reference.as_ref() == Some(&m.id)
+            // A baseline kind with a representation is a transfer method (e.g. source-only
+            // on mSDA features), judged against the same baseline on the raw features.
+            if (m.representation.is_none()
+                && matches!(
+                    m.method,
+                    MethodKind::SourceOnly | MethodKind::TargetOnly | MethodKind::Oracle
+                ))
+                || m.method == MethodKind::Oracle
+                || suite.reference.as_ref() == Some(&m.id)
             {
                 continue;
             }
