@@ -163,6 +163,11 @@ fn transferability(
             "nce" => tlab_similarity::nce(hard.view(), labeled.y().view()),
             "logme" => tlab_similarity::logme(theta.view(), labeled.y().view()),
             "h-score" => tlab_similarity::h_score(theta.view(), labeled.y().view()),
+            "gbc" => tlab_similarity::gbc(theta.view(), labeled.y().view(), true),
+            "transrate" => tlab_similarity::transrate(theta.view(), labeled.y().view(), 1e-4),
+            "h-score-shrinkage" => {
+                tlab_similarity::h_score_shrinkage(theta.view(), labeled.y().view())
+            }
             other => return Err(format!("no per-run computation for {other:?}")),
         }
         .map_err(|e| e.to_string())?;

@@ -30,7 +30,9 @@ pub use more::{
     sliced_wasserstein_with,
 };
 pub use representation::{cka_linear, cka_rbf, rsa};
-pub use transferability::{h_score, leep, logme, nce};
+pub use transferability::{
+    gbc, h_score, h_score_shrinkage, ledoit_wolf, leep, logme, nce, transrate,
+};
 
 /// What went wrong, and where.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -139,6 +141,18 @@ pub const TRANSFERABILITY: &[(&str, &str)] = &[
     (
         "logme",
         "LogME of the source model's probabilities (as features) on the labelled target rows",
+    ),
+    (
+        "gbc",
+        "GBC (spherical) of the source model's probabilities (as features) on the labelled target rows",
+    ),
+    (
+        "transrate",
+        "TransRate (ε = 1e-4) of the source model's probabilities on the labelled target rows",
+    ),
+    (
+        "h-score-shrinkage",
+        "shrinkage (Ledoit–Wolf) H-score of the source model's probabilities on the labelled target rows",
     ),
 ];
 

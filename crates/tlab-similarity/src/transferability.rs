@@ -6,8 +6,10 @@
 //! - NCE (Tran, Nguyen, Hassner, ICCV 2019): `−H(Y | Z)` from hard source predictions `Z`.
 //! - H-score (Bao et al., ICIP 2019): `tr(pinv(cov f) · cov(E[f | y]))` on source features.
 //! - LogME (You et al., ICML 2021), below, as in the authors' code.
+//! - GBC (Pándy et al., CVPR 2022), TransRate (Huang et al., ICML 2022) and the shrinkage
+//!   H-score (Ibrahim, Ponomareva, Mazumder, ICLR 2023), below, each as its reference code.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 use crate::{bad, Result};
 
@@ -148,4 +150,156 @@ pub fn logme(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> {
         total += evidence / n;
     }
     Ok(total / c as f64)
+}
+
+/// Per-class mean and population variance (floored at 1e-4) of the rows of `f`.
+fn class_gaussians(
+    f: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, usize>,
+    c: usize,
+) -> Vec<(Array1<f64>, Array1<f64>)> {
+    (0..c)
+        .filter_map(|k| {
+            let rows: Vec<usize> = (0..f.nrows()).filter(|&i| y[i] == k).collect();
+            if rows.is_empty() {
+                return None;
+            }
+            let x = f.select(Axis(0), &rows);
+            let mean = x.mean_axis(Axis(0)).expect("rows");
+            let var = x.var_axis(Axis(0), 0.0).mapv(|v| v.max(1e-4));
+            Some((mean, var))
+        })
+        .collect()
+}
+
+/// GBC, the Gaussian Bhattacharyya coefficient (Pándy, Agostinelli, Uijlings, Ferrari,
+/// Mensink, CVPR 2022): `−Σ_{c≠c'} exp(−D_B(c, c'))` between per-class Gaussians of the
+/// features (classes present only). `spherical` (the reference's default) replaces each
+/// class's diagonal variances by their mean, as `stable_transfer/transferability/gbc.py`
+/// does — including its log-determinant term of a single scalar. Higher (closer to 0) =
+/// better separated classes = more transferable.
+pub fn gbc(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>, spherical: bool) -> Result<f64> {
+    let c = check_labels("gbc", f.nrows(), y)?;
+    if f.iter().any(|v| !v.is_finite()) {
+        return Err(bad("gbc", "features must be finite"));
+    }
+    let stats = class_gaussians(f, y, c);
+    if stats.len() < 2 {
+        return Err(bad("gbc", "needs at least two classes present"));
+    }
+    let distance = |a: &(Array1<f64>, Array1<f64>), b: &(Array1<f64>, Array1<f64>)| -> f64 {
+        let diff2 = (&a.0 - &b.0).mapv(|v| v * v);
+        if spherical {
+            let (s1, s2) = (a.1.mean().expect("d ≥ 1"), b.1.mean().expect("d ≥ 1"));
+            let avg = (s1 + s2) / 2.0;
+            diff2.sum() / avg / 8.0 + 0.5 * (avg.ln() - 0.5 * s1.ln() - 0.5 * s2.ln())
+        } else {
+            let avg = (&a.1 + &b.1) / 2.0;
+            (&diff2 / &avg).sum() / 8.0
+                + 0.5
+                    * (avg.mapv(f64::ln).sum()
+                        - 0.5 * a.1.mapv(f64::ln).sum()
+                        - 0.5 * b.1.mapv(f64::ln).sum())
+        }
+    };
+    let mut total = 0.0;
+    for (i, a) in stats.iter().enumerate() {
+        for (j, b) in stats.iter().enumerate() {
+            if i != j {
+                total += (-distance(a, b)).exp();
+            }
+        }
+    }
+    Ok(-total)
+}
+
+/// `½ log det(I + Zᵀ Z / (n ε))`, the coding rate of the rows of `z`.
+fn coding_rate(z: ArrayView2<'_, f64>, eps: f64) -> Result<f64> {
+    let (n, d) = z.dim();
+    let mut m = z.t().dot(&z) / (n as f64 * eps);
+    for i in 0..d {
+        m[(i, i)] += 1.0;
+    }
+    let l = tlab_core::linalg::cholesky(m.view()).map_err(|e| bad("transrate", e.to_string()))?;
+    Ok(l.diag().mapv(f64::ln).sum())
+}
+
+/// TransRate (Huang, Huang, Ou, Chen, ICML 2022): the coding rate of the centred features
+/// minus the mean coding rate of each class's rows, `R(Z, ε) − (1/K) Σ_k R(Z_k, ε)` with
+/// K = the largest label + 1 (an absent class adds a zero rate), as in the paper's listing.
+/// `eps` = 1e-4 there.
+pub fn transrate(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>, eps: f64) -> Result<f64> {
+    let k = check_labels("transrate", f.nrows(), y)?;
+    if !(eps.is_finite() && eps > 0.0) {
+        return Err(bad("transrate", format!("eps = {eps} must be > 0")));
+    }
+    if f.iter().any(|v| !v.is_finite()) {
+        return Err(bad("transrate", "features must be finite"));
+    }
+    let z = &f - &f.mean_axis(Axis(0)).expect("rows");
+    let rz = coding_rate(z.view(), eps)?;
+    let mut rzy = 0.0;
+    for c in 0..k {
+        let rows: Vec<usize> = (0..z.nrows()).filter(|&i| y[i] == c).collect();
+        if !rows.is_empty() {
+            rzy += coding_rate(z.select(Axis(0), &rows).view(), eps)?;
+        }
+    }
+    Ok(rz - rzy / k as f64)
+}
+
+/// Ledoit–Wolf shrinkage of the (biased) covariance of the rows of `x`: the coefficient α
+/// and `(1 − α) S + α (tr S / d) I`, as scikit-learn's `LedoitWolf` (not assuming centred).
+pub fn ledoit_wolf(x: ArrayView2<'_, f64>) -> (f64, Array2<f64>) {
+    let (n, p) = (x.nrows() as f64, x.ncols());
+    let xc = &x - &x.mean_axis(Axis(0)).expect("rows");
+    let s = xc.t().dot(&xc) / n;
+    let x2 = xc.mapv(|v| v * v);
+    let trace_diag = x2.sum_axis(Axis(0)) / n;
+    let mu = trace_diag.sum() / p as f64;
+    let beta_ = x2.t().dot(&x2).sum();
+    let delta_ = xc.t().dot(&xc).mapv(|v| v * v).sum() / (n * n);
+    let beta = (beta_ / n - delta_) / (p as f64 * n);
+    let delta = (delta_ - 2.0 * mu * trace_diag.sum() + p as f64 * mu * mu) / p as f64;
+    let alpha = if beta.min(delta) == 0.0 {
+        0.0
+    } else {
+        beta.min(delta) / delta
+    };
+    let mut shrunk = s * (1.0 - alpha);
+    for i in 0..p {
+        shrunk[(i, i)] += alpha * mu;
+    }
+    (alpha, shrunk)
+}
+
+/// The shrinkage ("regularised") H-score (Ibrahim, Ponomareva, Mazumder, ICLR 2023):
+/// `tr(pinv(Σ_α) · (1 − α) cov(E[f | y]))` with Σ_α the Ledoit–Wolf shrunk covariance of
+/// the features and α its coefficient — stable where the plain H-score's covariance is
+/// near singular (few samples, many dimensions).
+pub fn h_score_shrinkage(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> {
+    let c = check_labels("h-score-shrinkage", f.nrows(), y)?;
+    if f.nrows() < 2 || f.iter().any(|v| !v.is_finite()) {
+        return Err(bad("h-score-shrinkage", "needs at least 2 finite samples"));
+    }
+    let (alpha, cov_a) = ledoit_wolf(f);
+    let mut g = Array2::<f64>::zeros(f.raw_dim());
+    for k in 0..c {
+        let rows: Vec<usize> = (0..f.nrows()).filter(|&i| y[i] == k).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let mean = f.select(Axis(0), &rows).mean_axis(Axis(0)).expect("rows");
+        for &i in &rows {
+            g.row_mut(i).assign(&mean);
+        }
+    }
+    let gc = &g - &g.mean_axis(Axis(0)).expect("rows");
+    let cov_g = gc.t().dot(&gc) / (f.nrows() as f64 - 1.0);
+    let (l, v) = tlab_core::linalg::sym_eigh(cov_a.view())
+        .map_err(|e| bad("h-score-shrinkage", e.to_string()))?;
+    let lmax = l.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    let inv_l = l.mapv(|x| if x.abs() > 1e-15 * lmax { 1.0 / x } else { 0.0 });
+    let pinv = (&v * &inv_l).dot(&v.t());
+    Ok((1.0 - alpha) * (&pinv * &cov_g.t()).sum())
 }
