@@ -25,9 +25,9 @@ pub mod stats;
 pub mod transferability;
 
 pub use more::{
-    frechet, kl_gaussian, mmd_linear_time, mmd_linear_unbiased, mmd_multi_kernel,
-    mmd_permutation_test, mmd_rbf_unbiased, mmd_rff, proxy_a_distance, sliced_wasserstein,
-    sliced_wasserstein_with,
+    frechet, js_gaussian, kl_gaussian, mmd_linear_time, mmd_linear_unbiased, mmd_multi_kernel,
+    mmd_permutation_test, mmd_rbf_unbiased, mmd_rff, proxy_a_distance, sinkhorn_cost,
+    sinkhorn_divergence, sliced_wasserstein, sliced_wasserstein_with,
 };
 pub use representation::{cka_linear, cka_rbf, rsa};
 pub use transferability::{
@@ -85,6 +85,14 @@ pub const METRICS: &[(&str, &str)] = &[
     (
         "proxy-a-distance",
         "2(1 − 2ε), ε = 5-fold CV error of a logistic domain classifier (seed 0)",
+    ),
+    (
+        "sinkhorn",
+        "debiased entropic W2² (Sinkhorn divergence), ε = 0.1 × median pooled squared distance",
+    ),
+    (
+        "js-gaussian",
+        "Jensen–Shannon between fitted Gaussians (ridge 1e-3), Monte Carlo 4096 draws (seed 0)",
     ),
 ];
 
@@ -169,6 +177,8 @@ pub fn compute(name: &str, xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> 
         "frechet" => frechet(xs, xt),
         "kl-gaussian" => kl_gaussian(xs, xt, 1e-3),
         "sliced-wasserstein" => sliced_wasserstein(xs, xt, 64, 0),
+        "sinkhorn" => sinkhorn_divergence(xs, xt, 0.1),
+        "js-gaussian" => js_gaussian(xs, xt, 1e-3, 4096, 0),
         "proxy-a-distance" => proxy_a_distance(xs, xt, 5, 0),
         other => Err(SimilarityError::Unknown(other.to_string())),
     }

@@ -1,0 +1,28 @@
+# Golden values for tests/golden_ot.rs (numpy 2.4.6, scipy 1.17.1, POT 0.9.7):
+#   /path/to/venv/bin/python crates/tlab-similarity/tests/golden_ot.py
+import numpy as np
+import ot
+from scipy.integrate import quad
+from scipy.spatial.distance import pdist
+from scipy.stats import norm
+
+i, j = np.arange(30)[:, None], np.arange(5)[None, :]
+xs = np.sin(0.7 * i + 1.3 * j) + 0.4 * np.cos(0.13 * i * (j + 1) ** 2)
+i = np.arange(20)[:, None]
+xt = np.cos(0.5 * i - 0.9 * j) + 0.3 + 0.4 * np.sin(0.17 * i * (j + 1) ** 2)
+med = np.median(pdist(np.vstack([xs, xt]), "sqeuclidean"))
+reg = 0.1 * med
+kw = dict(method="sinkhorn_log", numItermax=100000, stopThr=1e-13)
+M = ot.dist(xs, xt)
+a, b = np.full(30, 1 / 30), np.full(20, 1 / 20)
+print("reg", repr(reg))
+print("sinkhorn2 ab", repr(ot.sinkhorn2(a, b, M, reg, **kw)))
+div = ot.sinkhorn2(a, b, M, reg, **kw) - 0.5 * (ot.sinkhorn2(a, a, ot.dist(xs, xs), reg, **kw) + ot.sinkhorn2(b, b, ot.dist(xt, xt), reg, **kw))
+print("sinkhorn divergence", repr(div))
+# small-ε case (log domain needed): reg = 0.01 × median
+print("sinkhorn2 ab small eps", repr(ot.sinkhorn2(a, b, M, 0.01 * med, **kw)))
+# JS between two 1-D Gaussians by quadrature: N(0, 1) and N(1.5, 2²)
+p, q = norm(0, 1), norm(1.5, 2)
+m = lambda x: 0.5 * (p.pdf(x) + q.pdf(x))
+js = 0.5 * quad(lambda x: p.pdf(x) * np.log(p.pdf(x) / m(x)), -30, 30)[0] + 0.5 * quad(lambda x: q.pdf(x) * np.log(q.pdf(x) / m(x)), -30, 30)[0]
+print("js 1d quad", repr(js))
