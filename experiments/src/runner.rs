@@ -163,6 +163,14 @@ fn transferability(
             "nce" => tlab_similarity::nce(hard.view(), labeled.y().view()),
             "logme" => tlab_similarity::logme(theta.view(), labeled.y().view()),
             "h-score" => tlab_similarity::h_score(theta.view(), labeled.y().view()),
+            "otdd" => tlab_similarity::otdd(
+                task.source.x(),
+                task.source.y().view(),
+                labeled.x(),
+                labeled.y().view(),
+                1e-3,
+                0.1,
+            ),
             "gbc" => tlab_similarity::gbc(theta.view(), labeled.y().view(), true),
             "transrate" => tlab_similarity::transrate(theta.view(), labeled.y().view(), 1e-4),
             "h-score-shrinkage" => {

@@ -98,6 +98,7 @@ pub fn higher_is_better(metric: &str) -> bool {
     tlab_similarity::TRANSFERABILITY
         .iter()
         .any(|(n, _)| *n == metric)
+        && !tlab_similarity::LABEL_AWARE_DISTANCES.contains(&metric)
 }
 
 fn score(points: &[&Point], metric: &str) -> (usize, usize, f64, f64, f64) {

@@ -26,7 +26,7 @@ pub mod transferability;
 
 pub use more::{
     frechet, js_gaussian, kl_gaussian, mmd_linear_time, mmd_linear_unbiased, mmd_multi_kernel,
-    mmd_permutation_test, mmd_rbf_unbiased, mmd_rff, proxy_a_distance, sinkhorn_cost,
+    mmd_permutation_test, mmd_rbf_unbiased, mmd_rff, otdd, proxy_a_distance, sinkhorn_cost,
     sinkhorn_divergence, sliced_wasserstein, sliced_wasserstein_with,
 };
 pub use representation::{cka_linear, cka_rbf, rsa};
@@ -159,10 +159,18 @@ pub const TRANSFERABILITY: &[(&str, &str)] = &[
         "TransRate (ε = 1e-4) of the source model's probabilities on the labelled target rows",
     ),
     (
+        "otdd",
+        "OTDD (Gaussian label approximation) between the labelled source and the labelled target rows (a distance: lower = closer)",
+    ),
+    (
         "h-score-shrinkage",
         "shrinkage (Ledoit–Wolf) H-score of the source model's probabilities on the labelled target rows",
     ),
 ];
+
+/// The label-aware entries of [`TRANSFERABILITY`] that are distances (larger = farther),
+/// unlike the scores where larger = more transferable.
+pub const LABEL_AWARE_DISTANCES: &[&str] = &["otdd"];
 
 /// Computes the named metric.
 pub fn compute(name: &str, xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {

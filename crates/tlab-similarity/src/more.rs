@@ -196,16 +196,26 @@ pub fn frechet(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> 
     check("frechet", xs, xt, 2)?;
     let (ms, cs) = mean_cov(xs);
     let (mt, ct) = mean_cov(xt);
-    let (ls, vs) = eigh("frechet", &cs)?;
+    gaussian_w2(&ms, &cs, &mt, &ct)
+}
+
+/// `W2²` between `N(ms, cs)` and `N(mt, ct)` (the Fréchet distance's closed form).
+fn gaussian_w2(
+    ms: &Array1<f64>,
+    cs: &Array2<f64>,
+    mt: &Array1<f64>,
+    ct: &Array2<f64>,
+) -> Result<f64> {
+    let (ls, vs) = eigh("frechet", cs)?;
     let root = {
         let d = ls.mapv(|l| l.max(0.0).sqrt());
         (&vs * &d).dot(&vs.t())
     };
-    let mid = root.dot(&ct).dot(&root);
+    let mid = root.dot(ct).dot(&root);
     let mid = (&mid + &mid.t()) / 2.0;
     let (lm, _) = eigh("frechet", &mid)?;
     let tr_sqrt: f64 = lm.iter().map(|l| l.max(0.0).sqrt()).sum();
-    let dm = &ms - &mt;
+    let dm = ms - mt;
     Ok((dm.dot(&dm) + cs.diag().sum() + ct.diag().sum() - 2.0 * tr_sqrt).max(0.0))
 }
 
@@ -377,10 +387,14 @@ pub fn sinkhorn_cost(
     max_iter: usize,
 ) -> Result<f64> {
     check("sinkhorn", xs, xt, 1)?;
+    sinkhorn_on_cost(&crate::sq_dist_matrix(xs, xt), reg, max_iter)
+}
+
+/// [`sinkhorn_cost`] on a given cost matrix (uniform weights on its rows and columns).
+fn sinkhorn_on_cost(m: &Array2<f64>, reg: f64, max_iter: usize) -> Result<f64> {
     if !(reg.is_finite() && reg > 0.0) {
         return Err(bad("sinkhorn", format!("reg = {reg} must be > 0")));
     }
-    let m = crate::sq_dist_matrix(xs, xt);
     let (n, k) = m.dim();
     let (la, lb) = (-(n as f64).ln(), -(k as f64).ln());
     // Scaled log-kernels, row-major both ways so every log-sum-exp reads contiguous memory.
@@ -529,4 +543,76 @@ pub fn js_gaussian(
     let a = half(&ms, &ls, true);
     let b = half(&mt, &lt, false);
     Ok((0.5 * (a + b)).clamp(0.0, ln2))
+}
+
+/// OTDD, the optimal-transport dataset distance (Alvarez-Melis & Fusi, NeurIPS 2020), in its
+/// Gaussian approximation: entropic OT between the labelled samples with ground cost
+/// `‖x − x'‖² + W2²(N_y, N_y')`, where `N_c` is the Gaussian fitted to class c's rows of its
+/// dataset (covariance as `np.cov`, plus `ridge` × the pooled mean variance, which also
+/// covers a class seen once). Returns `⟨P, C⟩` with ε = `reg_rel` × the median of the
+/// feature part of the cost. Labels of the two datasets need not share a meaning.
+pub fn otdd(
+    xs: ArrayView2<'_, f64>,
+    ys: ndarray::ArrayView1<'_, usize>,
+    xt: ArrayView2<'_, f64>,
+    yt: ndarray::ArrayView1<'_, usize>,
+    ridge: f64,
+    reg_rel: f64,
+) -> Result<f64> {
+    check("otdd", xs, xt, 1)?;
+    if ys.len() != xs.nrows() || yt.len() != xt.nrows() {
+        return Err(bad("otdd", "one label per row is needed on both sides"));
+    }
+    if !(ridge.is_finite() && ridge > 0.0 && reg_rel.is_finite() && reg_rel > 0.0) {
+        return Err(bad("otdd", "ridge and reg_rel must be > 0"));
+    }
+    let d = xs.ncols();
+    let pooled_var = {
+        let (_, cs) = mean_cov(xs);
+        let var_t = if xt.nrows() > 1 {
+            mean_cov(xt).1.diag().sum()
+        } else {
+            0.0
+        };
+        (cs.diag().sum() + var_t) / (2 * d) as f64
+    };
+    let eps = ridge * pooled_var.max(1e-12);
+    let class_gaussians = |x: ArrayView2<'_, f64>, y: ndarray::ArrayView1<'_, usize>| {
+        let k = y.iter().max().map_or(0, |m| m + 1);
+        (0..k)
+            .map(|c| {
+                let rows: Vec<usize> = (0..x.nrows()).filter(|&i| y[i] == c).collect();
+                if rows.is_empty() {
+                    return None;
+                }
+                let xc = x.select(Axis(0), &rows);
+                let mu = xc.mean_axis(Axis(0)).expect("rows");
+                let mut cov = if rows.len() > 1 {
+                    mean_cov(xc.view()).1
+                } else {
+                    Array2::zeros((d, d))
+                };
+                for i in 0..d {
+                    cov[[i, i]] += eps;
+                }
+                Some((mu, cov))
+            })
+            .collect::<Vec<_>>()
+    };
+    let (gs, gt) = (class_gaussians(xs, ys), class_gaussians(xt, yt));
+    let mut label_cost = Array2::<f64>::zeros((gs.len(), gt.len()));
+    for (a, s_c) in gs.iter().enumerate() {
+        for (b, t_c) in gt.iter().enumerate() {
+            if let (Some((ms, cs)), Some((mt, ct))) = (s_c, t_c) {
+                label_cost[[a, b]] = gaussian_w2(ms, cs, mt, ct)?;
+            }
+        }
+    }
+    let feat = crate::sq_dist_matrix(xs, xt);
+    let mut flat: Vec<f64> = feat.iter().copied().collect();
+    let reg = reg_rel * crate::median(&mut flat).max(1e-12);
+    let cost = Array2::from_shape_fn(feat.raw_dim(), |(i, j)| {
+        feat[[i, j]] + label_cost[[ys[i], yt[j]]]
+    });
+    sinkhorn_on_cost(&cost, reg, 10_000)
 }

@@ -26,3 +26,18 @@ p, q = norm(0, 1), norm(1.5, 2)
 m = lambda x: 0.5 * (p.pdf(x) + q.pdf(x))
 js = 0.5 * quad(lambda x: p.pdf(x) * np.log(p.pdf(x) / m(x)), -30, 30)[0] + 0.5 * quad(lambda x: q.pdf(x) * np.log(q.pdf(x) / m(x)), -30, 30)[0]
 print("js 1d quad", repr(js))
+# OTDD, Gaussian approximation: cost ‖x − x'‖² + W2²(N_y, N_y'), classes fitted with np.cov
+# plus 1e-3 × pooled mean variance; entropic OT with ε = 0.1 × median feature cost.
+from scipy.linalg import sqrtm
+ys, yt = np.arange(30) % 3, (np.arange(20) * 2) % 3
+eps = 1e-3 * (np.trace(np.cov(xs, rowvar=False)) + np.trace(np.cov(xt, rowvar=False))) / (2 * 5)
+def gauss(x, y, c):
+    z = x[y == c]
+    return z.mean(0), np.cov(z, rowvar=False) + eps * np.eye(5)
+def w2(a, b):
+    r = sqrtm(a[1])
+    return np.sum((a[0] - b[0]) ** 2) + np.trace(a[1] + b[1] - 2 * np.real(sqrtm(r @ b[1] @ r)))
+W = np.array([[w2(gauss(xs, ys, a), gauss(xt, yt, b)) for b in range(3)] for a in range(3)])
+F = ot.dist(xs, xt)
+C = F + W[ys][:, yt]
+print("otdd", repr(ot.sinkhorn2(a, b, C, 0.1 * np.median(F), **kw)))

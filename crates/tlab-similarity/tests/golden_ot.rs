@@ -73,3 +73,17 @@ fn js_between_gaussians_matches_quadrature_in_one_dimension() {
     let v = js_gaussian(p.view(), far.view(), 0.0, 1000, 0).unwrap();
     assert!((v - std::f64::consts::LN_2).abs() < 1e-9, "{v}");
 }
+
+#[test]
+fn otdd_matches_a_pot_computation_of_its_gaussian_form() {
+    let (xs, xt) = samples();
+    let ys: ndarray::Array1<usize> = (0..30).map(|i| i % 3).collect();
+    let yt: ndarray::Array1<usize> = (0..20).map(|i| i * 2 % 3).collect();
+    let v = tlab_similarity::otdd(xs.view(), ys.view(), xt.view(), yt.view(), 1e-3, 0.1).unwrap();
+    close(v, 4.638649310418026, 1e-7);
+    // Renaming the target's classes consistently cannot change it.
+    let same: ndarray::Array1<usize> = yt.iter().map(|&c| (c + 1) % 3).collect();
+    let w = tlab_similarity::otdd(xs.view(), ys.view(), xt.view(), same.view(), 1e-3, 0.1).unwrap();
+    assert_eq!(v, w);
+    assert!(tlab_similarity::otdd(xs.view(), yt.view(), xt.view(), yt.view(), 1e-3, 0.1).is_err());
+}
