@@ -331,6 +331,29 @@ fn unsupervised(c: &mut Criterion) {
     g.finish();
 }
 
+/// The scale target: two samples of 100,000 × 256 (the estimators that stay linear
+/// in n; each iteration is a whole metric, so 10 samples take about a minute).
+fn similarity_100k(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let xs = Array2::from_shape_simple_fn((100_000, 256), || rng.gen::<f64>());
+    let xt = Array2::from_shape_simple_fn((100_000, 256), || rng.gen::<f64>() * 1.1);
+    let mut g = c.benchmark_group("similarity 2x100000x256");
+    g.sample_size(10);
+    g.bench_function("mmd-linear-time", |b| {
+        b.iter(|| tlab_similarity::mmd_linear_time(xs.view(), xt.view()).unwrap())
+    });
+    g.bench_function("mmd-rff 256", |b| {
+        b.iter(|| tlab_similarity::mmd_rff(xs.view(), xt.view(), 256, 0).unwrap())
+    });
+    g.bench_function("coral", |b| {
+        b.iter(|| tlab_similarity::coral_distance(xs.view(), xt.view()).unwrap())
+    });
+    g.bench_function("sliced-wasserstein 64", |b| {
+        b.iter(|| tlab_similarity::sliced_wasserstein(xs.view(), xt.view(), 64, 0).unwrap())
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     knn,
@@ -339,6 +362,7 @@ criterion_group!(
     adapters,
     engine,
     similarity,
+    similarity_100k,
     unsupervised
 );
 criterion_main!(benches);
