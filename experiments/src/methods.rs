@@ -52,10 +52,15 @@ pub enum MethodKind {
     /// Anomaly suites: a detector fitted on the source's normal rows (or on the unlabelled
     /// target itself with `fit_on = "target"`) scores every target row.
     Detect,
+    /// Transitive transfer through unlabelled intermediate domains (`via`), by gradual
+    /// self-training: the learner trained on the source labels the first intermediate
+    /// domain, a learner trained on those pseudo-labels labels the next, …, and the last
+    /// one predicts the target (plus its labelled rows, in the few-shot setting).
+    Transitive,
 }
 
 /// Every method with a line on what it does (for `tlab list`).
-pub const METHODS: [(MethodKind, &str); 6] = [
+pub const METHODS: [(MethodKind, &str); 7] = [
     (
         MethodKind::SourceOnly,
         "train on the labelled source, predict the target",
@@ -71,6 +76,10 @@ pub const METHODS: [(MethodKind, &str); 6] = [
     (
         MethodKind::Oracle,
         "k-fold cross-validation on the labelled target (reference only)",
+    ),
+    (
+        MethodKind::Transitive,
+        "gradual self-training through the unlabelled `via` domains, source → … → target",
     ),
     (
         MethodKind::Cluster,
@@ -93,6 +102,7 @@ impl MethodKind {
             MethodKind::Reweight => "reweight",
             MethodKind::Cluster => "cluster",
             MethodKind::Detect => "detect",
+            MethodKind::Transitive => "transitive",
         }
     }
 
@@ -179,6 +189,11 @@ pub fn run_method(
             "adapter",
             "missing",
             "an `adapter = { kind = ... }` table",
+        )),
+        MethodKind::Transitive => Err(CoreError::invalid_param(
+            "via",
+            "missing",
+            "the intermediate domains (run through `run_transitive`)",
         )),
         MethodKind::Cluster | MethodKind::Detect => Err(CoreError::invalid_param(
             "method",
@@ -430,5 +445,43 @@ fn oracle(
         predictions,
         fit_seconds,
         predict_seconds,
+    })
+}
+
+/// Transitive transfer by gradual self-training (see [`MethodKind::Transitive`]): only the
+/// intermediate domains' features are used. The fitting time covers every step.
+pub fn run_transitive(
+    entry: &MethodEntry,
+    task: &TransferTask,
+    via: &[UnlabeledDomain],
+    seed: u64,
+) -> Result<Outcome, MethodError> {
+    let t0 = Instant::now();
+    let learner = entry.learner().build(seed)?;
+    let k = task.source.n_classes();
+    let mut model = learner.fit(TrainSet::from_domain(&task.source))?;
+    for d in via {
+        let pseudo = model.predict(d.x())?;
+        model = learner.fit(TrainSet::new(d.x(), pseudo.view(), k))?;
+    }
+    // The last model labels the target; in the few-shot setting the labelled target rows
+    // join that last step's training set.
+    if let Some(l) = &task.target_labeled {
+        let last = via.last().expect("validated: `via` is not empty");
+        let pseudo = model.predict(last.x())?;
+        let x = concatenate(Axis(0), &[last.x(), l.x()]).map_err(|e| CoreError::Shape {
+            context: "last intermediate ∪ labelled target".into(),
+            detail: e.to_string(),
+        })?;
+        let y = concatenate(Axis(0), &[pseudo.view(), l.y().view()]).expect("1-D");
+        model = learner.fit(TrainSet::new(x.view(), y.view(), k))?;
+    }
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let predictions = model.predict(task.target.x())?;
+    Ok(Outcome {
+        predictions,
+        fit_seconds,
+        predict_seconds: t1.elapsed().as_secs_f64(),
     })
 }

@@ -10,7 +10,7 @@ use tlab_core::synthetic::{builtin_pair, BUILTIN_DATASETS};
 use tlab_core::{make_task, registry, Classifier, LabelBudget, LabeledDomain};
 
 use crate::error::{Error, Result};
-use crate::methods::{run_cluster, run_detect, run_method, Outcome};
+use crate::methods::{run_cluster, run_detect, run_method, run_transitive, Outcome};
 use crate::store::Row;
 use crate::suite::{MethodEntry, Suite, Task};
 
@@ -202,10 +202,40 @@ fn pair_metrics(suite: &Suite, pairs: &Pairs) -> Result<PairMetrics> {
         .collect()
 }
 
+/// The intermediate domains of the suite's `transitive` methods, labels dropped, loaded
+/// once (a built-in one is drawn in the role `intermediate`, independent of the pair's).
+type Vias = HashMap<String, tlab_core::UnlabeledDomain>;
+
+fn load_vias(suite: &Suite, data_dir: Option<&Path>) -> Result<Vias> {
+    let mut out = HashMap::new();
+    for name in suite.methods.iter().flat_map(|m| &m.via) {
+        if out.contains_key(name) {
+            continue;
+        }
+        let d = if BUILTIN_DATASETS.contains(&suite.dataset.as_str()) {
+            let d = tlab_core::synthetic::builtin_domain(
+                &suite.dataset,
+                name,
+                suite.data_seed,
+                "intermediate",
+            )?;
+            let pre = suite.preprocess.unwrap_or_default();
+            d.clone().with_features(pre.apply(d.x().to_owned()))?
+        } else {
+            let bench = registry::benchmark(&suite.dataset)?;
+            let dir = registry::resolve_data_dir(data_dir)?;
+            bench.load(&dir, name, suite.preprocess)?
+        };
+        out.insert(name.clone(), d.into_unlabeled().0);
+    }
+    Ok(out)
+}
+
 fn execute(
     suite: &Suite,
     run: &Run<'_>,
     pairs: &Pairs,
+    vias: &Vias,
     metrics: &PairMetrics,
     models: &SourceModels,
 ) -> Result<Row> {
@@ -231,7 +261,13 @@ fn execute(
                 run.seed,
             )
             .map_err(wrap)?;
-            let outcome = run_method(m, &task, &evaluator, run.seed).map_err(method_err)?;
+            let outcome = if m.method == crate::methods::MethodKind::Transitive {
+                let via: Vec<tlab_core::UnlabeledDomain> =
+                    m.via.iter().map(|d| vias[d].clone()).collect();
+                run_transitive(m, &task, &via, run.seed).map_err(method_err)?
+            } else {
+                run_method(m, &task, &evaluator, run.seed).map_err(method_err)?
+            };
             let scores = evaluator.score(&outcome.predictions).map_err(wrap)?;
             row_metrics.extend(
                 transferability(suite, models.get(&key).map(|m| m.as_ref()), &task).map_err(
@@ -342,12 +378,13 @@ pub fn execute_runs(
         }
     }
     let pairs = load_pairs(suite, &wanted, data_dir)?;
+    let vias = load_vias(suite, data_dir)?;
     let metrics = pair_metrics(suite, &pairs)?;
     let models = source_models(suite, &pairs)?;
     runs.par_iter()
         .map(|run| {
             tracing::debug!(run = %run.label(), "start");
-            let row = execute(suite, run, &pairs, &metrics, &models)?;
+            let row = execute(suite, run, &pairs, &vias, &metrics, &models)?;
             on_row(&row)?;
             tracing::debug!(run = %run.label(), accuracy = row.accuracy, "done");
             bar.inc(1);

@@ -138,6 +138,10 @@ pub struct MethodEntry {
     pub cluster: Option<ClusterSpec>,
     /// `detect` only: the anomaly detector.
     pub detector: Option<DetectorSpec>,
+    /// `transitive` only: the intermediate domains, in order, that bridge source and
+    /// target (their labels are never read).
+    #[serde(default)]
+    pub via: Vec<String>,
     /// `adapt` only: the domain adapter and its parameters.
     pub adapter: Option<AdapterSpec>,
     /// `reweight` only: the source-sample reweighter and its parameters.
@@ -188,6 +192,9 @@ impl MethodEntry {
         }
         if let Some(d) = &self.detector {
             v["detector"] = serde_json::to_value(d).expect("serialisable");
+        }
+        if !self.via.is_empty() {
+            v["via"] = serde_json::to_value(&self.via).expect("serialisable");
         }
         if let Some(a) = &self.adapter {
             v["adapter"] = serde_json::to_value(a).expect("serialisable");
@@ -424,6 +431,7 @@ impl Suite {
                 MethodKind::Oracle,
                 MethodKind::Adapt,
                 MethodKind::Reweight,
+                MethodKind::Transitive,
             ],
             Task::Clustering => &[MethodKind::Cluster],
             Task::Anomaly => &[MethodKind::Detect],
@@ -495,6 +503,28 @@ impl Suite {
         }
         if let Some(r) = &m.representation {
             r.validate().map_err(|e| format!("method {id:?}: {e}"))?;
+        }
+        match (m.method, m.via.is_empty()) {
+            (MethodKind::Transitive, true) => {
+                return Err(format!(
+                    "method {id:?}: `transitive` needs `via = [\"domain\", ...]`, the intermediate domains"
+                ))
+            }
+            (MethodKind::Transitive, false) => {
+                if !self.is_builtin() {
+                    let b = registry::benchmark(&self.dataset).map_err(|e| e.to_string())?;
+                    for d in &m.via {
+                        b.domain(d).map_err(|e| format!("method {id:?}: `via`: {e}"))?;
+                    }
+                }
+            }
+            (other, false) => {
+                return Err(format!(
+                    "method {id:?}: `via` is only for `transitive`, not `{}`",
+                    other.name()
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -457,21 +457,29 @@ pub fn builtin_pair(
     target: &str,
     data_seed: u64,
 ) -> Result<(LabeledDomain, LabeledDomain)> {
-    let gen = match dataset {
-        "synthetic" => synthetic_domain,
-        "digits" => digits_domain,
-        other => {
-            return Err(CoreError::Unknown {
-                kind: "built-in dataset",
-                name: other.to_string(),
-                known: BUILTIN_DATASETS.join(", "),
-            })
-        }
-    };
     Ok((
-        gen(source, data_seed, "source")?,
-        gen(target, data_seed, "target")?,
+        builtin_domain(dataset, source, data_seed, "source")?,
+        builtin_domain(dataset, target, data_seed, "target")?,
     ))
+}
+
+/// One domain of a built-in dataset in the given role (`source`, `target`, or another
+/// name such as `intermediate`, which draws an independent sample).
+pub fn builtin_domain(
+    dataset: &str,
+    spec: &str,
+    data_seed: u64,
+    role: &str,
+) -> Result<LabeledDomain> {
+    match dataset {
+        "synthetic" => synthetic_domain(spec, data_seed, role),
+        "digits" => digits_domain(spec, data_seed, role),
+        other => Err(CoreError::Unknown {
+            kind: "built-in dataset",
+            name: other.to_string(),
+            known: BUILTIN_DATASETS.join(", "),
+        }),
+    }
 }
 
 #[cfg(test)]
