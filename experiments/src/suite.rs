@@ -510,12 +510,10 @@ impl Suite {
                     "method {id:?}: `transitive` needs `via = [\"domain\", ...]`, the intermediate domains"
                 ))
             }
-            (MethodKind::Transitive, false) => {
-                if !self.is_builtin() {
-                    let b = registry::benchmark(&self.dataset).map_err(|e| e.to_string())?;
-                    for d in &m.via {
-                        b.domain(d).map_err(|e| format!("method {id:?}: `via`: {e}"))?;
-                    }
+            (MethodKind::Transitive, false) if !self.is_builtin() => {
+                let b = registry::benchmark(&self.dataset).map_err(|e| e.to_string())?;
+                for d in &m.via {
+                    b.domain(d).map_err(|e| format!("method {id:?}: `via`: {e}"))?;
                 }
             }
             (other, false) => {
