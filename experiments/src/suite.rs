@@ -516,6 +516,7 @@ impl Suite {
                     b.domain(d).map_err(|e| format!("method {id:?}: `via`: {e}"))?;
                 }
             }
+            (MethodKind::Transitive, false) => {}
             (other, false) => {
                 return Err(format!(
                     "method {id:?}: `via` is only for `transitive`, not `{}`",
