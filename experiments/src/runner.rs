@@ -169,7 +169,7 @@ fn transferability(
                 labeled.x(),
                 labeled.y().view(),
                 1e-3,
-                0.1,
+                1.0,
             ),
             "gbc" => tlab_similarity::gbc(theta.view(), labeled.y().view(), true),
             "transrate" => tlab_similarity::transrate(theta.view(), labeled.y().view(), 1e-4),

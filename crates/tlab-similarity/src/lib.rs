@@ -88,7 +88,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "sinkhorn",
-        "debiased entropic W2² (Sinkhorn divergence), ε = 0.1 × median pooled squared distance",
+        "debiased entropic W2² (Sinkhorn divergence), ε = the median pooled squared distance",
     ),
     (
         "js-gaussian",
@@ -160,7 +160,7 @@ pub const TRANSFERABILITY: &[(&str, &str)] = &[
     ),
     (
         "otdd",
-        "OTDD (Gaussian label approximation) between the labelled source and the labelled target rows (a distance: lower = closer)",
+        "OTDD (Gaussian label approximation, ε = median feature cost) between the labelled source and the labelled target rows (a distance: lower = closer)",
     ),
     (
         "h-score-shrinkage",
@@ -185,7 +185,7 @@ pub fn compute(name: &str, xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> 
         "frechet" => frechet(xs, xt),
         "kl-gaussian" => kl_gaussian(xs, xt, 1e-3),
         "sliced-wasserstein" => sliced_wasserstein(xs, xt, 64, 0),
-        "sinkhorn" => sinkhorn_divergence(xs, xt, 0.1),
+        "sinkhorn" => sinkhorn_divergence(xs, xt, 1.0),
         "js-gaussian" => js_gaussian(xs, xt, 1e-3, 4096, 0),
         "proxy-a-distance" => proxy_a_distance(xs, xt, 5, 0),
         other => Err(SimilarityError::Unknown(other.to_string())),

@@ -501,43 +501,44 @@ pub fn js_gaussian(
         })
     };
     let (ls, lt) = (chol(&cs)?, chol(&ct)?);
-    // log N(x; μ, LLᵀ) via a forward substitution.
-    let logpdf = |x: &Array1<f64>, mu: &Array1<f64>, l: &Array2<f64>| -> f64 {
-        let r = x - mu;
-        let mut z = Array1::<f64>::zeros(d);
-        for i in 0..d {
-            let s: f64 = (0..i).map(|k| l[(i, k)] * z[k]).sum();
-            z[i] = (r[i] - s) / l[(i, i)];
-        }
+    let inv = |l: &Array2<f64>| {
+        tlab_core::linalg::solve(l.view(), Array2::eye(d).view())
+            .map_err(|e| bad("js-gaussian", e.to_string()))
+    };
+    let (ls_inv, lt_inv) = (inv(&ls)?, inv(&lt)?);
+    let half_log_2pi = 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln();
+    // log N(x; μ, LLᵀ) for every row of x at once: z = (x − μ) L⁻ᵀ.
+    let logpdf = |x: &Array2<f64>, mu: &Array1<f64>, l: &Array2<f64>, l_inv: &Array2<f64>| {
+        let centred = x - mu;
+        let z = tlab_core::linalg::matmul(centred.view(), false, l_inv.view(), true)
+            .expect("square factors of the right width");
         let logdet: f64 = l.diag().mapv(f64::ln).sum();
-        -0.5 * z.dot(&z) - logdet - 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln()
+        z.map_axis(Axis(1), |r| -0.5 * r.dot(&r) - logdet - half_log_2pi)
     };
     // One set of standard-normal draws serves both halves, so swapping the samples swaps
     // the halves exactly: the estimate is symmetric, not only in expectation.
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let draws: Vec<Array1<f64>> = (0..n_mc)
-        .map(|_| {
-            (0..d)
-                .map(|_| rng.sample::<f64, _>(StandardNormal))
-                .collect()
-        })
-        .collect();
+    let draws = Array2::from_shape_simple_fn((n_mc, d), || rng.sample::<f64, _>(StandardNormal));
     let ln2 = std::f64::consts::LN_2;
     let half = |mu: &Array1<f64>, l: &Array2<f64>, own_is_s: bool| -> f64 {
-        let mut acc = 0.0;
-        for e in &draws {
-            let x = mu + &l.dot(e);
-            let (lp, lq) = (logpdf(&x, &ms, &ls), logpdf(&x, &mt, &lt));
-            let (own, other) = if own_is_s { (lp, lq) } else { (lq, lp) };
-            // log 2p/(p+q) = ln 2 − log(1 + exp(other − own))
-            let t = other - own;
-            acc += ln2
-                - if t > 0.0 {
+        let x = tlab_core::linalg::matmul(draws.view(), false, l.view(), true)
+            .expect("square factor of the right width")
+            + mu;
+        let (lp, lq) = (logpdf(&x, &ms, &ls, &ls_inv), logpdf(&x, &mt, &lt, &lt_inv));
+        let (own, other) = if own_is_s { (lp, lq) } else { (lq, lp) };
+        // log 2p/(p+q) = ln 2 − log(1 + exp(other − own))
+        let acc: f64 = own
+            .iter()
+            .zip(other.iter())
+            .map(|(o, t)| {
+                let t = t - o;
+                ln2 - if t > 0.0 {
                     t + (-t).exp().ln_1p()
                 } else {
                     t.exp().ln_1p()
-                };
-        }
+                }
+            })
+            .sum();
         acc / n_mc as f64
     };
     let a = half(&ms, &ls, true);
