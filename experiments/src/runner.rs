@@ -170,6 +170,7 @@ fn transferability(
                 labeled.y().view(),
                 1e-3,
                 1.0,
+                true,
             ),
             "gbc" => tlab_similarity::gbc(theta.view(), labeled.y().view(), true),
             "transrate" => tlab_similarity::transrate(theta.view(), labeled.y().view(), 1e-4),

@@ -160,7 +160,7 @@ pub const TRANSFERABILITY: &[(&str, &str)] = &[
     ),
     (
         "otdd",
-        "OTDD (Gaussian label approximation, ε = median feature cost) between the labelled source and the labelled target rows (a distance: lower = closer)",
+        "OTDD (diagonal-Gaussian label approximation, ε = median feature cost) between the labelled source and the labelled target rows (a distance: lower = closer)",
     ),
     (
         "h-score-shrinkage",

@@ -41,3 +41,9 @@ W = np.array([[w2(gauss(xs, ys, a), gauss(xt, yt, b)) for b in range(3)] for a i
 F = ot.dist(xs, xt)
 C = F + W[ys][:, yt]
 print("otdd", repr(ot.sinkhorn2(a, b, C, 0.1 * np.median(F), **kw)))
+# OTDD with diagonal class covariances (W2² = ‖μ−μ'‖² + Σ (√σ − √σ')²), same ε and ridge.
+def gauss_d(x, y, c):
+    z = x[y == c]
+    return z.mean(0), np.var(z, axis=0, ddof=1) + eps
+Wd = np.array([[np.sum((gauss_d(xs, ys, a_)[0] - gauss_d(xt, yt, b_)[0]) ** 2) + np.sum((np.sqrt(gauss_d(xs, ys, a_)[1]) - np.sqrt(gauss_d(xt, yt, b_)[1])) ** 2) for b_ in range(3)] for a_ in range(3)])
+print("otdd diagonal", repr(ot.sinkhorn2(a, b, F + Wd[ys][:, yt], 0.1 * np.median(F), **kw)))

@@ -79,11 +79,27 @@ fn otdd_matches_a_pot_computation_of_its_gaussian_form() {
     let (xs, xt) = samples();
     let ys: ndarray::Array1<usize> = (0..30).map(|i| i % 3).collect();
     let yt: ndarray::Array1<usize> = (0..20).map(|i| i * 2 % 3).collect();
-    let v = tlab_similarity::otdd(xs.view(), ys.view(), xt.view(), yt.view(), 1e-3, 0.1).unwrap();
+    let v = tlab_similarity::otdd(xs.view(), ys.view(), xt.view(), yt.view(), 1e-3, 0.1, false)
+        .unwrap();
     close(v, 4.638649310418026, 1e-7);
+    let dg =
+        tlab_similarity::otdd(xs.view(), ys.view(), xt.view(), yt.view(), 1e-3, 0.1, true).unwrap();
+    close(dg, 3.703531135618623, 1e-7);
     // Renaming the target's classes consistently cannot change it.
     let same: ndarray::Array1<usize> = yt.iter().map(|&c| (c + 1) % 3).collect();
-    let w = tlab_similarity::otdd(xs.view(), ys.view(), xt.view(), same.view(), 1e-3, 0.1).unwrap();
+    let w = tlab_similarity::otdd(
+        xs.view(),
+        ys.view(),
+        xt.view(),
+        same.view(),
+        1e-3,
+        0.1,
+        false,
+    )
+    .unwrap();
     assert_eq!(v, w);
-    assert!(tlab_similarity::otdd(xs.view(), yt.view(), xt.view(), yt.view(), 1e-3, 0.1).is_err());
+    assert!(
+        tlab_similarity::otdd(xs.view(), yt.view(), xt.view(), yt.view(), 1e-3, 0.1, false)
+            .is_err()
+    );
 }
