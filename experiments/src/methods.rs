@@ -457,17 +457,28 @@ pub fn run_transitive(
     seed: u64,
 ) -> Result<Outcome, MethodError> {
     let t0 = Instant::now();
+    let chain: Vec<&UnlabeledDomain> = match &entry.via_metric {
+        None => via.iter().collect(),
+        Some(metric) => minimax_chain(metric, task, via)?
+            .into_iter()
+            .map(|i| &via[i])
+            .collect(),
+    };
+    tracing::debug!(
+        chain = ?chain.iter().map(|d| d.name()).collect::<Vec<_>>(),
+        "transitive chain"
+    );
     let learner = entry.learner().build(seed)?;
     let k = task.source.n_classes();
     let mut model = learner.fit(TrainSet::from_domain(&task.source))?;
-    for d in via {
+    for d in &chain {
         let pseudo = model.predict(d.x())?;
         model = learner.fit(TrainSet::new(d.x(), pseudo.view(), k))?;
     }
     // The last model labels the target; in the few-shot setting the labelled target rows
     // join that last step's training set.
     if let Some(l) = &task.target_labeled {
-        let last = via.last().expect("validated: `via` is not empty");
+        let last = chain.last().copied().unwrap_or(&task.target);
         let pseudo = model.predict(last.x())?;
         let x = concatenate(Axis(0), &[last.x(), l.x()]).map_err(|e| CoreError::Shape {
             context: "last intermediate ∪ labelled target".into(),
@@ -484,4 +495,64 @@ pub fn run_transitive(
         fit_seconds,
         predict_seconds: t1.elapsed().as_secs_f64(),
     })
+}
+
+/// The chain of candidate intermediates (indices into `via`) on the path source → … →
+/// target whose largest step by `metric` is smallest (a minimax path: Dijkstra with
+/// `max` in place of `+`); ties keep the shorter chain. Features only.
+pub fn minimax_chain(
+    metric: &str,
+    task: &TransferTask,
+    via: &[UnlabeledDomain],
+) -> Result<Vec<usize>, MethodError> {
+    let mut nodes: Vec<ndarray::ArrayView2<'_, f64>> = vec![task.source.x()];
+    nodes.extend(via.iter().map(|d| d.x()));
+    nodes.push(task.target.x());
+    let n = nodes.len();
+    let mut w = vec![vec![0.0f64; n]; n];
+    for i in 0..n {
+        for j in i + 1..n {
+            let v = tlab_similarity::compute(metric, nodes[i], nodes[j]).map_err(|e| {
+                CoreError::invalid_param("via_metric", metric.to_string(), e.to_string())
+            })?;
+            w[i][j] = v;
+            w[j][i] = v;
+        }
+    }
+    let (mut best, mut hops, mut prev, mut done) = (
+        vec![f64::INFINITY; n],
+        vec![usize::MAX; n],
+        vec![usize::MAX; n],
+        vec![false; n],
+    );
+    best[0] = f64::NEG_INFINITY;
+    hops[0] = 0;
+    for _ in 0..n {
+        let Some(u) = (0..n)
+            .filter(|&i| !done[i] && best[i] < f64::INFINITY)
+            .min_by(|&a, &b| best[a].total_cmp(&best[b]).then(hops[a].cmp(&hops[b])))
+        else {
+            break;
+        };
+        done[u] = true;
+        for v in 0..n {
+            if done[v] || v == u {
+                continue;
+            }
+            let cand = best[u].max(w[u][v]);
+            if cand < best[v] || (cand == best[v] && hops[u] + 1 < hops[v]) {
+                best[v] = cand;
+                hops[v] = hops[u] + 1;
+                prev[v] = u;
+            }
+        }
+    }
+    let mut chain = Vec::new();
+    let mut at = prev[n - 1];
+    while at != 0 && at != usize::MAX {
+        chain.push(at - 1);
+        at = prev[at];
+    }
+    chain.reverse();
+    Ok(chain)
 }

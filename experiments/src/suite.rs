@@ -142,6 +142,10 @@ pub struct MethodEntry {
     /// target (their labels are never read).
     #[serde(default)]
     pub via: Vec<String>,
+    /// `transitive` only: with a metric name, `via` lists candidates and the chain is the
+    /// path source → … → target through them whose largest step (by that metric, on
+    /// features only) is smallest; without, `via` is the chain, in order.
+    pub via_metric: Option<String>,
     /// `adapt` only: the domain adapter and its parameters.
     pub adapter: Option<AdapterSpec>,
     /// `reweight` only: the source-sample reweighter and its parameters.
@@ -195,6 +199,9 @@ impl MethodEntry {
         }
         if !self.via.is_empty() {
             v["via"] = serde_json::to_value(&self.via).expect("serialisable");
+        }
+        if let Some(m) = &self.via_metric {
+            v["via_metric"] = serde_json::to_value(m).expect("serialisable");
         }
         if let Some(a) = &self.adapter {
             v["adapter"] = serde_json::to_value(a).expect("serialisable");
@@ -503,6 +510,20 @@ impl Suite {
         }
         if let Some(r) = &m.representation {
             r.validate().map_err(|e| format!("method {id:?}: {e}"))?;
+        }
+        if let Some(metric) = &m.via_metric {
+            if m.method != MethodKind::Transitive {
+                return Err(format!(
+                    "method {id:?}: `via_metric` is only for `transitive`"
+                ));
+            }
+            if !tlab_similarity::METRICS.iter().any(|(n, _)| n == metric) {
+                let known: Vec<&str> = tlab_similarity::METRICS.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "method {id:?}: `via_metric` = {metric:?}: allowed: {}",
+                    known.join(", ")
+                ));
+            }
         }
         match (m.method, m.via.is_empty()) {
             (MethodKind::Transitive, true) => {

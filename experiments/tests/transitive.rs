@@ -71,3 +71,24 @@ fn via_is_required_by_transitive_and_refused_elsewhere() {
     .to_string();
     assert!(e.contains("`via` is only for `transitive`"), "{e}");
 }
+
+#[test]
+fn the_metric_orders_shuffled_candidates_into_the_gentlest_chain() {
+    // Candidates out of order; the minimax-MMD path must visit them as 18°, 36°, 54°, 72°.
+    let text = SUITE.replace(
+        r#"via = ["moons:angle=18,n=300", "moons:angle=36,n=300", "moons:angle=54,n=300", "moons:angle=72,n=300"]"#,
+        r#"via = ["moons:angle=54,n=300", "moons:angle=18,n=300", "moons:angle=72,n=300", "moons:angle=36,n=300"]
+via_metric = "mmd-rbf""#,
+    );
+    let suite = Suite::parse(&text, "test").unwrap();
+    let rows = run_suite(&suite, None, true).unwrap();
+    let bridged = rows
+        .iter()
+        .find(|r| r.method == "bridged" && r.budget == 0)
+        .unwrap();
+    assert!(bridged.accuracy > 75.0, "{}", bridged.accuracy);
+    let e = Suite::parse(&text.replace("\"mmd-rbf\"", "\"nope\""), "test")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`via_metric`"), "{e}");
+}
