@@ -345,6 +345,9 @@ fn similarity_100k(c: &mut Criterion) {
     g.bench_function("mmd-rff 256", |b| {
         b.iter(|| tlab_similarity::mmd_rff(xs.view(), xt.view(), 256, 0).unwrap())
     });
+    g.bench_function("mmd-nystrom 256", |b| {
+        b.iter(|| tlab_similarity::mmd_nystrom(xs.view(), xt.view(), 256, 0).unwrap())
+    });
     g.bench_function("coral", |b| {
         b.iter(|| tlab_similarity::coral_distance(xs.view(), xt.view()).unwrap())
     });

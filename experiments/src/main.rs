@@ -115,6 +115,10 @@ fn list() {
     for (r, what) in tlab_transductive::REWEIGHTERS {
         println!("  {r:<18} {what}");
     }
+    println!("\nLabellers for `method = \"label\"` (`labeller = {{ kind = ... }}`, no learner):");
+    for (l, what) in tlab_transductive::LABELLERS {
+        println!("  {l:<8} {what}");
+    }
     println!("\nLearners (`learner = {{ kind = ..., ... }}`), defaults shown:");
     println!("  knn          k = 1");
     println!("  logistic     c = 1.0, max_iter = 500");

@@ -57,10 +57,13 @@ pub enum MethodKind {
     /// domain, a learner trained on those pseudo-labels labels the next, …, and the last
     /// one predicts the target (plus its labelled rows, in the few-shot setting).
     Transitive,
+    /// A transductive method that labels the target itself, with no learner (EasyTL):
+    /// `labeller = { kind = ... }`; unsupervised setting only.
+    Label,
 }
 
 /// Every method with a line on what it does (for `tlab list`).
-pub const METHODS: [(MethodKind, &str); 7] = [
+pub const METHODS: [(MethodKind, &str); 10] = [
     (
         MethodKind::SourceOnly,
         "train on the labelled source, predict the target",
@@ -76,6 +79,18 @@ pub const METHODS: [(MethodKind, &str); 7] = [
     (
         MethodKind::Oracle,
         "k-fold cross-validation on the labelled target (reference only)",
+    ),
+    (
+        MethodKind::Adapt,
+        "a feature adapter (`adapter = { kind = ... }`), then the learner on the adapted source",
+    ),
+    (
+        MethodKind::Reweight,
+        "source weights (`reweighter = { kind = ... }`), then the weighted learner",
+    ),
+    (
+        MethodKind::Label,
+        "a transductive method that labels the target itself (`labeller = { kind = ... }`, no learner)",
     ),
     (
         MethodKind::Transitive,
@@ -103,6 +118,7 @@ impl MethodKind {
             MethodKind::Cluster => "cluster",
             MethodKind::Detect => "detect",
             MethodKind::Transitive => "transitive",
+            MethodKind::Label => "label",
         }
     }
 
@@ -132,6 +148,15 @@ pub fn run_method(
     }
     if let (MethodKind::Reweight, Some(rw)) = (kind, &entry.reweighter) {
         return reweight(rw, entry.learner(), task, seed);
+    }
+    if let (MethodKind::Label, Some(l)) = (kind, &entry.labeller) {
+        let t0 = Instant::now();
+        let predictions = l.label(&task.source, &task.target)?;
+        return Ok(Outcome {
+            predictions,
+            fit_seconds: t0.elapsed().as_secs_f64(),
+            predict_seconds: 0.0,
+        });
     }
     if entry.representation.is_some() {
         let t0 = Instant::now();
@@ -194,6 +219,11 @@ pub fn run_method(
             "via",
             "missing",
             "the intermediate domains (run through `run_transitive`)",
+        )),
+        MethodKind::Label => Err(CoreError::invalid_param(
+            "labeller",
+            "missing",
+            "a `labeller = { kind = ... }` table",
         )),
         MethodKind::Cluster | MethodKind::Detect => Err(CoreError::invalid_param(
             "method",

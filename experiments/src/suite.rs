@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tlab_core::registry;
 use tlab_core::synthetic::BUILTIN_DATASETS;
 use tlab_core::{LearnerSpec, Preprocess};
-use tlab_transductive::{AdapterSpec, ReweighterSpec};
+use tlab_transductive::{AdapterSpec, LabellerSpec, ReweighterSpec};
 use tlab_unsupervised::{ClusterSpec, DetectorSpec, RepresentationSpec};
 
 use crate::error::{Error, Result};
@@ -150,6 +150,8 @@ pub struct MethodEntry {
     pub adapter: Option<AdapterSpec>,
     /// `reweight` only: the source-sample reweighter and its parameters.
     pub reweighter: Option<ReweighterSpec>,
+    /// `label` only: the transductive method that labels the target itself.
+    pub labeller: Option<LabellerSpec>,
     /// Target labels per class: 0 is the unsupervised setting.
     #[serde(default = "default_budgets")]
     pub budgets: Vec<usize>,
@@ -169,10 +171,11 @@ impl MethodEntry {
     /// What names the row's model: the learner, or the clustering algorithm or detector,
     /// after the representation if any (e.g. `msda(5,p=0.5) → logistic`).
     pub fn model_name(&self) -> String {
-        let base = match (&self.cluster, &self.detector, &self.learner) {
-            (Some(c), _, _) => c.short_name(),
-            (_, Some(d), _) => d.short_name(),
-            (_, _, Some(l)) => l.short_name(),
+        let base = match (&self.cluster, &self.detector, &self.learner, &self.labeller) {
+            (Some(c), _, _, _) => c.short_name(),
+            (_, Some(d), _, _) => d.short_name(),
+            (_, _, Some(l), _) => l.short_name(),
+            (_, _, _, Some(l)) => l.short_name(),
             _ => String::new(),
         };
         match &self.representation {
@@ -208,6 +211,9 @@ impl MethodEntry {
         }
         if let Some(r) = &self.reweighter {
             v["reweighter"] = serde_json::to_value(r).expect("serialisable");
+        }
+        if let Some(l) = &self.labeller {
+            v["labeller"] = serde_json::to_value(l).expect("serialisable");
         }
         v.to_string()
     }
@@ -430,6 +436,12 @@ impl Suite {
     /// not have, and that unsupervised tasks ask for no label.
     fn validate_task(&self, m: &MethodEntry) -> std::result::Result<(), String> {
         let id = &m.id;
+        if m.labeller.is_some() && m.method != MethodKind::Label {
+            return Err(format!(
+                "method {id:?}: `labeller` is only for `label`, not `{}`",
+                m.method.name()
+            ));
+        }
         let allowed: &[MethodKind] = match self.task {
             Task::Classification => &[
                 MethodKind::SourceOnly,
@@ -439,6 +451,7 @@ impl Suite {
                 MethodKind::Adapt,
                 MethodKind::Reweight,
                 MethodKind::Transitive,
+                MethodKind::Label,
             ],
             Task::Clustering => &[MethodKind::Cluster],
             Task::Anomaly => &[MethodKind::Detect],
@@ -453,6 +466,23 @@ impl Suite {
             ));
         }
         match self.task {
+            Task::Classification if m.method == MethodKind::Label => {
+                if m.learner.is_some() || m.representation.is_some() {
+                    return Err(format!(
+                        "method {id:?}: `label` labels the target itself; it takes no `learner` or `representation`"
+                    ));
+                }
+                if m.labeller.is_none() {
+                    return Err(format!(
+                        "method {id:?}: `label` needs `labeller = {{ kind = ... }}`"
+                    ));
+                }
+                if m.budgets.iter().any(|&k| k != 0) {
+                    return Err(format!(
+                        "method {id:?}: `label` is an unsupervised-setting method; `budgets` must be [0]"
+                    ));
+                }
+            }
             Task::Classification => {
                 let l = m
                     .learner
@@ -648,11 +678,17 @@ fn expand_grids(value: &mut toml::Value) -> std::result::Result<(), String> {
             let path: Vec<String> = key.split('.').map(str::to_string).collect();
             if !matches!(
                 path[0].as_str(),
-                "learner" | "adapter" | "reweighter" | "representation" | "cluster" | "detector"
+                "learner"
+                    | "adapter"
+                    | "reweighter"
+                    | "labeller"
+                    | "representation"
+                    | "cluster"
+                    | "detector"
             ) || path.len() != 2
             {
                 return Err(format!(
-                    "method {id:?}: `grid` key {key:?} must be `learner.<param>`, `adapter.<param>`, `reweighter.<param>`, `representation.<param>`, `cluster.<param>` or `detector.<param>`"
+                    "method {id:?}: `grid` key {key:?} must be `learner.<param>`, `adapter.<param>`, `reweighter.<param>`, `labeller.<param>`, `representation.<param>`, `cluster.<param>` or `detector.<param>`"
                 ));
             }
             axes.push((path, values.clone()));
@@ -778,6 +814,44 @@ learner = { kind = "knn", k = 1 }
             .unwrap_err()
             .to_string();
         assert!(e.contains("learner.<param>"), "{e}");
+    }
+
+    #[test]
+    fn a_labeller_takes_no_learner_and_no_target_labels() {
+        let label = OK.replace(
+            "method = \"source-only\"\nlearner = { kind = \"knn\", k = 1 }",
+            "method = \"label\"\nlabeller = { kind = \"easytl\", intra_align = \"raw\" }",
+        );
+        let s = Suite::parse(&label, "l").unwrap();
+        assert_eq!(s.methods[0].model_name(), "easytl(c)");
+        assert!(s.methods[0]
+            .params_json()
+            .contains("\"intra_align\":\"raw\""));
+        for (bad, why) in [
+            (
+                label.replace(
+                    "labeller = { kind = \"easytl\", intra_align = \"raw\" }",
+                    "",
+                ),
+                "needs `labeller",
+            ),
+            (
+                label.replace("\"raw\" }", "\"raw\" }\nlearner = { kind = \"knn\" }"),
+                "no `learner`",
+            ),
+            (
+                label.replace("\"raw\" }", "\"raw\" }\nbudgets = [3]"),
+                "budgets` must be [0]",
+            ),
+            (label.replace("\"raw\"", "\"pca\""), "pca"),
+            (
+                OK.replace("k = 1 }", "k = 1 }\nlabeller = { kind = \"easytl\" }"),
+                "only for `label`",
+            ),
+        ] {
+            let e = Suite::parse(&bad, "l").unwrap_err().to_string();
+            assert!(e.contains(why), "{why}: {e}");
+        }
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub mod transferability;
 
 pub use more::{
     frechet, js_gaussian, kl_gaussian, mmd_linear_time, mmd_linear_unbiased, mmd_multi_kernel,
-    mmd_permutation_test, mmd_rbf_unbiased, mmd_rff, otdd, proxy_a_distance, sinkhorn_cost,
-    sinkhorn_divergence, sliced_wasserstein, sliced_wasserstein_with,
+    mmd_nystrom, mmd_nystrom_with, mmd_permutation_test, mmd_rbf_unbiased, mmd_rff, otdd,
+    proxy_a_distance, sinkhorn_cost, sinkhorn_divergence, sliced_wasserstein,
+    sliced_wasserstein_with,
 };
 pub use representation::{cka_linear, cka_rbf, rsa};
 pub use transferability::{
@@ -85,6 +86,10 @@ pub const METRICS: &[(&str, &str)] = &[
     (
         "proxy-a-distance",
         "2(1 − 2ε), ε = 5-fold CV error of a logistic domain classifier (seed 0)",
+    ),
+    (
+        "mmd-nystrom",
+        "Gaussian MMD² through a Nyström map on 256 landmarks (seed 0), for large n",
     ),
     (
         "sinkhorn",
@@ -186,6 +191,7 @@ pub fn compute(name: &str, xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> 
         "kl-gaussian" => kl_gaussian(xs, xt, 1e-3),
         "sliced-wasserstein" => sliced_wasserstein(xs, xt, 64, 0),
         "sinkhorn" => sinkhorn_divergence(xs, xt, 1.0),
+        "mmd-nystrom" => mmd_nystrom(xs, xt, 256, 0),
         "js-gaussian" => js_gaussian(xs, xt, 1e-3, 4096, 0),
         "proxy-a-distance" => proxy_a_distance(xs, xt, 5, 0),
         other => Err(SimilarityError::Unknown(other.to_string())),

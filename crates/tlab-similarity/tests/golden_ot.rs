@@ -103,3 +103,32 @@ fn otdd_matches_a_pot_computation_of_its_gaussian_form() {
             .is_err()
     );
 }
+
+#[test]
+fn nystrom_mmd_matches_numpy_and_is_exact_with_every_row_a_landmark() {
+    let (xs, xt) = samples();
+    let pooled = ndarray::concatenate(ndarray::Axis(0), &[xs.view(), xt.view()]).unwrap();
+    let every5: Vec<usize> = (0..50).step_by(5).collect();
+    let l = pooled.select(ndarray::Axis(0), &every5);
+    let g = tlab_similarity::median_gamma(xs.view(), xt.view());
+    let got = tlab_similarity::mmd_nystrom_with(xs.view(), xt.view(), l.view(), Some(g)).unwrap();
+    close(got, 0.14349394867996043, 1e-9);
+    // All 50 pooled rows as landmarks: the projection is the identity on the data's span.
+    let all =
+        tlab_similarity::mmd_nystrom_with(xs.view(), xt.view(), pooled.view(), Some(g)).unwrap();
+    close(all, 0.16317845669441056, 1e-8);
+    close(
+        tlab_similarity::mmd_rbf(xs.view(), xt.view(), Some(g)).unwrap(),
+        0.16317845669441056,
+        1e-12,
+    );
+    // The seeded sampler is deterministic, zero on identical samples, and checks landmarks.
+    let a = tlab_similarity::mmd_nystrom(xs.view(), xt.view(), 16, 3).unwrap();
+    assert_eq!(
+        a,
+        tlab_similarity::mmd_nystrom(xs.view(), xt.view(), 16, 3).unwrap()
+    );
+    assert!(tlab_similarity::mmd_nystrom(xs.view(), xs.view(), 16, 3).unwrap() < 1e-12);
+    let narrow = Array2::<f64>::zeros((3, 4));
+    assert!(tlab_similarity::mmd_nystrom_with(xs.view(), xt.view(), narrow.view(), None).is_err());
+}

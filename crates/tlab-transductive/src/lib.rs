@@ -4,6 +4,7 @@
 //! the suite's classifier on the source and labels the target.
 
 mod coral;
+mod easytl;
 mod error;
 mod gfk;
 mod mmd;
@@ -13,6 +14,7 @@ mod reweight;
 mod sa;
 
 pub use coral::Coral;
+pub use easytl::{centre_distances, intra_domain_programming, CentreDistance, EasyTl, IntraAlign};
 pub use error::{Result, TransductiveError};
 pub use gfk::Gfk;
 pub use mmd::{Bda, Jda, Kernel, MmdEmbedding, Tca};
@@ -233,6 +235,64 @@ impl AdapterSpec {
             AdapterSpec::Gfk { .. } => "gfk",
             AdapterSpec::OtSinkhorn { .. } => "ot-sinkhorn",
             AdapterSpec::OtClassReg { .. } => "ot-class-reg",
+        }
+    }
+}
+
+/// A transductive method that labels the target itself, with no classifier to train
+/// afterwards (EasyTL), named in a suite file with its paper's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LabellerSpec {
+    /// EasyTL (Wang et al., ICME 2019): `intra_align = "coral"` (default) or `"raw"` (the
+    /// paper's EasyTL(c)); `distance = "euclidean"` (default), `"sqeuclidean"`, `"cosine"`.
+    #[serde(rename = "easytl")]
+    EasyTl {
+        #[serde(default)]
+        intra_align: IntraAlign,
+        #[serde(default)]
+        distance: CentreDistance,
+    },
+}
+
+/// Names and one-line descriptions of every labeller (for `tlab list`).
+pub const LABELLERS: [(&str, &str); 1] = [(
+    "easytl",
+    "intra_align = coral | raw, distance = euclidean | sqeuclidean | cosine: EasyTL (parameter-free; class centres + exact intra-domain programme)",
+)];
+
+impl LabellerSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LabellerSpec::EasyTl { .. } => "easytl",
+        }
+    }
+
+    /// A short name for tables, e.g. `easytl(coral)`.
+    pub fn short_name(&self) -> String {
+        match self {
+            LabellerSpec::EasyTl {
+                intra_align: IntraAlign::Coral,
+                ..
+            } => "easytl(coral)".into(),
+            LabellerSpec::EasyTl {
+                intra_align: IntraAlign::Raw,
+                ..
+            } => "easytl(c)".into(),
+        }
+    }
+
+    /// One label per target row, from the labelled source and the unlabelled target.
+    pub fn label(
+        &self,
+        source: &LabeledDomain,
+        target: &UnlabeledDomain,
+    ) -> Result<ndarray::Array1<usize>> {
+        match self {
+            LabellerSpec::EasyTl {
+                intra_align,
+                distance,
+            } => EasyTl::new(*intra_align, *distance).label(source, target),
         }
     }
 }
