@@ -84,6 +84,15 @@ fn adapters(c: &mut Criterion) {
         let built = a.build().unwrap();
         g.bench_function(a.kind(), |b| b.iter(|| built.adapt(&s, &t, 0).unwrap()));
     }
+    // The labellers (no learner after them): EasyTL, and MEDA with the authors' settings.
+    for spec in [
+        r#"{"kind":"easytl"}"#,
+        r#"{"kind":"easytl","intra_align":"raw"}"#,
+        r#"{"kind":"meda"}"#,
+    ] {
+        let l: tlab_transductive::LabellerSpec = serde_json::from_str(spec).unwrap();
+        g.bench_function(l.short_name(), |b| b.iter(|| l.label(&s, &t, 0).unwrap()));
+    }
     g.finish();
 }
 

@@ -151,7 +151,7 @@ pub fn run_method(
     }
     if let (MethodKind::Label, Some(l)) = (kind, &entry.labeller) {
         let t0 = Instant::now();
-        let predictions = l.label(&task.source, &task.target)?;
+        let predictions = l.label(&task.source, &task.target, seed)?;
         return Ok(Outcome {
             predictions,
             fit_seconds: t0.elapsed().as_secs_f64(),

@@ -472,10 +472,13 @@ impl Suite {
                         "method {id:?}: `label` labels the target itself; it takes no `learner` or `representation`"
                     ));
                 }
-                if m.labeller.is_none() {
-                    return Err(format!(
-                        "method {id:?}: `label` needs `labeller = {{ kind = ... }}`"
-                    ));
+                match &m.labeller {
+                    None => {
+                        return Err(format!(
+                            "method {id:?}: `label` needs `labeller = {{ kind = ... }}`"
+                        ))
+                    }
+                    Some(l) => l.check().map_err(|e| format!("method {id:?}: {e}"))?,
                 }
                 if m.budgets.iter().any(|&k| k != 0) {
                     return Err(format!(

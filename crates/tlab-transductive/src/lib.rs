@@ -7,6 +7,7 @@ mod coral;
 mod easytl;
 mod error;
 mod gfk;
+mod meda;
 mod mmd;
 mod ot;
 mod pca;
@@ -17,6 +18,7 @@ pub use coral::Coral;
 pub use easytl::{centre_distances, intra_domain_programming, CentreDistance, EasyTl, IntraAlign};
 pub use error::{Result, TransductiveError};
 pub use gfk::Gfk;
+pub use meda::{a_distance, Meda};
 pub use mmd::{Bda, Jda, Kernel, MmdEmbedding, Tca};
 pub use ot::{ClassRegularisedTransport, SinkhornTransport};
 pub use pca::Pca;
@@ -253,18 +255,44 @@ pub enum LabellerSpec {
         #[serde(default)]
         distance: CentreDistance,
     },
+    /// MEDA (Wang et al., ACM MM 2018), the authors' Office-Caltech defaults.
+    Meda {
+        #[serde(default = "dim20")]
+        dim: usize,
+        #[serde(default = "ten")]
+        p: usize,
+        #[serde(default = "ten_f")]
+        lambda: f64,
+        #[serde(default = "tenth")]
+        eta: f64,
+        #[serde(default = "unit")]
+        rho: f64,
+        #[serde(default = "ten")]
+        iterations: usize,
+    },
+}
+
+fn ten_f() -> f64 {
+    10.0
 }
 
 /// Names and one-line descriptions of every labeller (for `tlab list`).
-pub const LABELLERS: [(&str, &str); 1] = [(
-    "easytl",
-    "intra_align = coral | raw, distance = euclidean | sqeuclidean | cosine: EasyTL (parameter-free; class centres + exact intra-domain programme)",
-)];
+pub const LABELLERS: [(&str, &str); 2] = [
+    (
+        "easytl",
+        "intra_align = coral | raw, distance = euclidean | sqeuclidean | cosine: EasyTL (parameter-free; class centres + exact intra-domain programme)",
+    ),
+    (
+        "meda",
+        "dim = 20, p = 10, lambda = 10, eta = 0.1, rho = 1, iterations = 10: MEDA (GFK manifold + adaptive distribution alignment + Laplacian, kernel least squares)",
+    ),
+];
 
 impl LabellerSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             LabellerSpec::EasyTl { .. } => "easytl",
+            LabellerSpec::Meda { .. } => "meda",
         }
     }
 
@@ -279,6 +307,36 @@ impl LabellerSpec {
                 intra_align: IntraAlign::Raw,
                 ..
             } => "easytl(c)".into(),
+            LabellerSpec::Meda { dim, .. } => format!("meda({dim})"),
+        }
+    }
+
+    /// The method with its parameters checked.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            LabellerSpec::EasyTl { .. } => Ok(()),
+            LabellerSpec::Meda { .. } => self.meda().expect("meda").check(),
+        }
+    }
+
+    fn meda(&self) -> Option<Meda> {
+        match self {
+            LabellerSpec::Meda {
+                dim,
+                p,
+                lambda,
+                eta,
+                rho,
+                iterations,
+            } => Some(Meda {
+                dim: *dim,
+                neighbours: *p,
+                lambda: *lambda,
+                eta: *eta,
+                rho: *rho,
+                iterations: *iterations,
+            }),
+            _ => None,
         }
     }
 
@@ -287,12 +345,14 @@ impl LabellerSpec {
         &self,
         source: &LabeledDomain,
         target: &UnlabeledDomain,
+        seed: u64,
     ) -> Result<ndarray::Array1<usize>> {
         match self {
             LabellerSpec::EasyTl {
                 intra_align,
                 distance,
             } => EasyTl::new(*intra_align, *distance).label(source, target),
+            LabellerSpec::Meda { .. } => self.meda().expect("meda").label(source, target, seed),
         }
     }
 }

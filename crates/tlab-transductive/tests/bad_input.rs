@@ -95,3 +95,53 @@ fn nan_and_one_class_never_reach_an_adapter() {
     let one = LabeledDomain::new("s", Array2::zeros((3, 2)), Array1::zeros(3), 2);
     assert!(one.unwrap_err().to_string().contains("only one class"));
 }
+
+#[test]
+fn labellers_refuse_bad_shapes_and_parameters_with_the_reason() {
+    use tlab_transductive::LabellerSpec;
+    let spec = |json: &str| -> LabellerSpec { serde_json::from_str(json).unwrap() };
+    for json in [r#"{"kind":"easytl"}"#, r#"{"kind":"meda","dim":2,"p":3}"#] {
+        let e = spec(json)
+            .label(&source(20, 5), &target(20, 6), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("source has 5 features, target 6"), "{json}: {e}");
+    }
+    // EasyTL gives every source class at least one target row: one target row, two classes.
+    let e = spec(r#"{"kind":"easytl","intra_align":"raw"}"#)
+        .label(&source(20, 5), &target(1, 5), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("2 source classes") && e.contains("1 rows"),
+        "{e}"
+    );
+    // MEDA: GFK's dimension needs 2·dim features; the graph needs more rows than neighbours.
+    let e = spec(r#"{"kind":"meda","dim":4}"#)
+        .label(&source(20, 5), &target(20, 5), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("features"), "{e}");
+    let e = spec(r#"{"kind":"meda","dim":2,"p":40}"#)
+        .label(&source(20, 5), &target(20, 5), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`p` = 40"), "{e}");
+    for bad in [
+        r#"{"kind":"meda","eta":0}"#,
+        r#"{"kind":"meda","lambda":-1}"#,
+        r#"{"kind":"meda","iterations":0}"#,
+    ] {
+        assert!(spec(bad).check().is_err(), "{bad}");
+    }
+    assert!(
+        serde_json::from_str::<LabellerSpec>(r#"{"kind":"easytl","intra_align":"gfk"}"#).is_err()
+    );
+    // A constant target (singular covariance) is handled by CORAL's ridge: labels, no NaN.
+    let flat = UnlabeledDomain::new("t", Array2::from_elem((10, 5), 1.0)).unwrap();
+    let y = spec(r#"{"kind":"easytl"}"#)
+        .label(&source(20, 5), &flat, 0)
+        .unwrap();
+    assert_eq!(y.len(), 10);
+    assert!(y.iter().any(|&c| c == 0) && y.iter().any(|&c| c == 1));
+}
