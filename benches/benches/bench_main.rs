@@ -79,6 +79,7 @@ fn adapters(c: &mut Criterion) {
         r#"{"kind":"jda","dim":100,"iterations":10}"#,
         r#"{"kind":"coral"}"#,
         r#"{"kind":"sa","dim":100}"#,
+        r#"{"kind":"ot-emd"}"#,
     ] {
         let a: AdapterSpec = serde_json::from_str(spec).unwrap();
         let built = a.build().unwrap();

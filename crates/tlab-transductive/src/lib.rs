@@ -5,6 +5,7 @@
 
 mod coral;
 mod easytl;
+mod emd;
 mod error;
 mod gfk;
 mod meda;
@@ -16,11 +17,12 @@ mod sa;
 
 pub use coral::Coral;
 pub use easytl::{centre_distances, intra_domain_programming, CentreDistance, EasyTl, IntraAlign};
+pub use emd::emd;
 pub use error::{Result, TransductiveError};
 pub use gfk::Gfk;
 pub use meda::{a_distance, Meda};
 pub use mmd::{Bda, Jda, Kernel, MmdEmbedding, Tca};
-pub use ot::{ClassRegularisedTransport, SinkhornTransport};
+pub use ot::{ClassRegularisedTransport, EmdTransport, SinkhornTransport};
 pub use pca::Pca;
 pub use reweight::{median_gamma, sq_distances, ReweighterSpec, REWEIGHTERS};
 pub use sa::SubspaceAlignment;
@@ -117,6 +119,12 @@ pub enum AdapterSpec {
         #[serde(default = "thousand_iter")]
         max_iter: usize,
     },
+    /// Exact OT (network simplex on the transportation problem) with barycentric mapping
+    /// of the source (Courty et al., TPAMI 2017).
+    OtEmd {
+        #[serde(default = "million")]
+        max_pivots: usize,
+    },
     /// Class-regularised (l1–l2 group-lasso) entropic OT (Courty et al., TPAMI 2017);
     /// ε and η relative to the median squared distance.
     OtClassReg {
@@ -129,6 +137,9 @@ pub enum AdapterSpec {
     },
 }
 
+fn million() -> usize {
+    10_000_000
+}
 fn tenth() -> f64 {
     0.1
 }
@@ -156,7 +167,7 @@ fn one_nn() -> LearnerSpec {
 }
 
 /// Names and one-line descriptions of every adapter (for `tlab list`).
-pub const ADAPTERS: [(&str, &str); 9] = [
+pub const ADAPTERS: [(&str, &str); 10] = [
     ("pca", "dim = 100: PCA of the stacked domains"),
     ("tca", "dim = 100, lambda = 1.0, kernel = linear | rbf {gamma} | poly {gamma, coef0, degree}, nystrom = none: TCA"),
     ("jda", "dim = 100, lambda = 1.0, iterations = 10, pseudo_labeler = 1-NN: Joint Distribution Adaptation"),
@@ -165,6 +176,7 @@ pub const ADAPTERS: [(&str, &str); 9] = [
     ("sa", "dim = 100: Subspace Alignment"),
     ("gfk", "dim = 20: Geodesic Flow Kernel (closed form; embedding whose distances are GFK's)"),
     ("ot-sinkhorn", "epsilon = 0.1 (× median cost), max_iter = 1000: entropic OT, barycentric mapping"),
+    ("ot-emd", "max_pivots = 10000000: exact OT (network simplex), barycentric mapping"),
     ("ot-class-reg", "epsilon = 0.1, eta = 0.1 (× median cost), outer_iterations = 10: group-lasso OT"),
 ];
 
@@ -211,6 +223,7 @@ impl AdapterSpec {
             AdapterSpec::OtSinkhorn { epsilon, max_iter } => {
                 Box::new(SinkhornTransport::new(*epsilon, *max_iter)?)
             }
+            AdapterSpec::OtEmd { max_pivots } => Box::new(EmdTransport::new(*max_pivots)?),
             AdapterSpec::OtClassReg {
                 epsilon,
                 eta,
@@ -236,6 +249,7 @@ impl AdapterSpec {
             AdapterSpec::Sa { .. } => "sa",
             AdapterSpec::Gfk { .. } => "gfk",
             AdapterSpec::OtSinkhorn { .. } => "ot-sinkhorn",
+            AdapterSpec::OtEmd { .. } => "ot-emd",
             AdapterSpec::OtClassReg { .. } => "ot-class-reg",
         }
     }

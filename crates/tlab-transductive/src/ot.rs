@@ -162,6 +162,57 @@ impl Adapter for SinkhornTransport {
     }
 }
 
+/// Exact OT (the earth mover's distance, [`crate::emd`]) between uniform masses on the
+/// squared-Euclidean cost, then the same barycentric mapping of the source as
+/// [`SinkhornTransport`] (Courty et al., TPAMI 2017). No ε: the exact coupling does not
+/// depend on the cost's scale.
+#[derive(Debug, Clone)]
+pub struct EmdTransport {
+    max_pivots: usize,
+}
+
+impl EmdTransport {
+    /// `max_pivots` ≥ 1 bounds the simplex (an error, never a silent stop, past it).
+    pub fn new(max_pivots: usize) -> Result<Self> {
+        if max_pivots == 0 {
+            return Err(invalid("max_pivots", max_pivots, "≥ 1"));
+        }
+        Ok(Self { max_pivots })
+    }
+}
+
+impl Adapter for EmdTransport {
+    fn name(&self) -> &'static str {
+        "OT (exact)"
+    }
+    fn adapt(
+        &self,
+        source: &LabeledDomain,
+        target: &UnlabeledDomain,
+        _seed: u64,
+    ) -> Result<Embedded> {
+        check_dims("OT", source, target, None)?;
+        let (ns, nt) = (source.n_samples(), target.n_samples());
+        let cost = sq_distances(source.x(), target.x());
+        let a = Array1::from_elem(ns, 1.0 / ns as f64);
+        let b = Array1::from_elem(nt, 1.0 / nt as f64);
+        let (gamma, _) = crate::emd(a.view(), b.view(), cost.view(), self.max_pivots)?;
+        // The exact coupling has at most n_s + n_t − 1 positive cells: map sparsely.
+        let mut mapped = Array2::<f64>::zeros((ns, target.n_features()));
+        for ((r, c), &g) in gamma.indexed_iter() {
+            if g > 0.0 {
+                mapped.row_mut(r).scaled_add(g, &target.x().row(c));
+            }
+        }
+        let mass = gamma.sum_axis(Axis(1));
+        let mapped = mapped / &mass.insert_axis(Axis(1));
+        Ok(Embedded {
+            source: mapped,
+            target: target.x().to_owned(),
+        })
+    }
+}
+
 /// Class-regularised OT (Courty et al., TPAMI 2017, the l1–l2 group-lasso form): entropic
 /// OT plus `η Σ_j Σ_c ‖γ[I_c, j]‖₂`, which makes each target sample draw its mass from few
 /// source classes. Solved by generalised conditional gradient, as POT's
