@@ -15,6 +15,14 @@
 //! from [`Mlp::forward_taped`]. Not here yet (the deep issue): SGD with momentum, schedules,
 //! early stopping, freezing, gradient reversal, safetensors.
 
+pub mod safetensors;
+pub mod train;
+
+pub use train::{
+    grad_reverse, train_classifier, Anchor, Optimizer, OptimizerSpec, Schedule, TrainConfig,
+    TrainLog,
+};
+
 use dfdx::prelude::*;
 use ndarray::{Array2, ArrayView2};
 use rand::seq::SliceRandom;
@@ -47,6 +55,17 @@ pub struct Dense {
     pub w: Matrix,
     pub b: Vector,
     pub activation: Activation,
+}
+
+impl Dense {
+    /// The layer's input width.
+    pub fn inputs(&self) -> usize {
+        self.w.shape().0
+    }
+    /// The layer's output width.
+    pub fn outputs(&self) -> usize {
+        self.w.shape().1
+    }
 }
 
 /// A stack of dense layers with sizes fixed when it is built from the data.
@@ -236,6 +255,11 @@ pub fn batches(n: usize, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> 
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     order.chunks(batch.max(1)).map(<[usize]>::to_vec).collect()
+}
+
+/// Every parameter of `model` as its own vector (layer by layer, weight then bias).
+pub fn flat_param_list(model: &Mlp) -> Vec<Vec<f32>> {
+    model.params().into_iter().map(|(v, _)| v).collect()
 }
 
 /// A flat copy of every parameter of `model` (layer by layer, weight then bias): for tests
