@@ -119,6 +119,10 @@ fn list() {
     for (l, what) in tlab_transductive::LABELLERS {
         println!("  {l:<8} {what}");
     }
+    println!("\nStrategies for `method = \"inductive\"` (`strategy = {{ kind = ... }}`; `network = {{ hidden = [256], pretrain = {{...}}, finetune = {{...}}, pretrained = \"weights.safetensors\" }}`):");
+    for (s, what) in tlab_inductive::STRATEGIES {
+        println!("  {s:<18} {what}");
+    }
     println!("\nLearners (`learner = {{ kind = ..., ... }}`), defaults shown:");
     println!("  knn          k = 1");
     println!("  logistic     c = 1.0, max_iter = 500");

@@ -26,6 +26,68 @@ pub enum MethodError {
     Transductive(#[from] TransductiveError),
     #[error(transparent)]
     Unsupervised(#[from] UnsupervisedError),
+    #[error(transparent)]
+    Inductive(#[from] tlab_inductive::InductiveError),
+}
+
+/// Source-pretrained networks already trained in this process, by (source, network,
+/// seed): every strategy and budget of a run seed reuses one pretraining.
+static PRETRAINED: std::sync::Mutex<Vec<(String, tlab_nn::Mlp)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The source-pretrained network for this task and seed (trained once per process).
+fn pretrained_for(
+    net: &tlab_inductive::NetworkSpec,
+    source: &LabeledDomain,
+    seed: u64,
+) -> Result<tlab_nn::Mlp, MethodError> {
+    let key = format!(
+        "{}|{}|{}|{}|{seed}",
+        source.name(),
+        source.n_samples(),
+        source.n_features(),
+        serde_json::to_string(net).expect("serialisable")
+    );
+    if let Some((_, m)) = PRETRAINED
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .find(|(k, _)| *k == key)
+    {
+        return Ok(m.clone());
+    }
+    let m = tlab_inductive::pretrain(source, net, seed)?;
+    let mut cache = PRETRAINED.lock().expect("not poisoned");
+    if cache.len() >= 64 {
+        cache.remove(0);
+    }
+    cache.push((key, m.clone()));
+    Ok(m)
+}
+
+/// An inductive strategy on the labelled target rows (pretraining counts as fitting time
+/// for the run that computes it; later runs reuse it).
+fn inductive(
+    strategy: &tlab_inductive::StrategySpec,
+    net: &tlab_inductive::NetworkSpec,
+    task: &TransferTask,
+    seed: u64,
+) -> Result<Outcome, MethodError> {
+    let t0 = Instant::now();
+    let labeled = task.target_labeled.as_ref().ok_or_else(|| {
+        CoreError::Budget("`inductive` needs a few-shot task (k ≥ 1 labels per class)".into())
+    })?;
+    let pre = if strategy.uses_source() {
+        Some(pretrained_for(net, &task.source, seed)?)
+    } else {
+        None
+    };
+    let predictions = strategy.fit_predict(pre.as_ref(), labeled, task.target.x(), net, seed)?;
+    Ok(Outcome {
+        predictions,
+        fit_seconds: t0.elapsed().as_secs_f64(),
+        predict_seconds: 0.0,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,10 +122,14 @@ pub enum MethodKind {
     /// A transductive method that labels the target itself, with no learner (EasyTL):
     /// `labeller = { kind = ... }`; unsupervised setting only.
     Label,
+    /// Inductive transfer (tlab-inductive): a network pretrained on the labelled source,
+    /// reused for the target's labelled rows by `strategy = { kind = ... }`, with the
+    /// architecture and training in `network = { ... }`.
+    Inductive,
 }
 
 /// Every method with a line on what it does (for `tlab list`).
-pub const METHODS: [(MethodKind, &str); 10] = [
+pub const METHODS: [(MethodKind, &str); 11] = [
     (
         MethodKind::SourceOnly,
         "train on the labelled source, predict the target",
@@ -87,6 +153,10 @@ pub const METHODS: [(MethodKind, &str); 10] = [
     (
         MethodKind::Reweight,
         "source weights (`reweighter = { kind = ... }`), then the weighted learner",
+    ),
+    (
+        MethodKind::Inductive,
+        "pretrain an MLP on the source, reuse it for the labelled target rows (`strategy = { kind = ... }`)",
     ),
     (
         MethodKind::Label,
@@ -119,11 +189,15 @@ impl MethodKind {
             MethodKind::Detect => "detect",
             MethodKind::Transitive => "transitive",
             MethodKind::Label => "label",
+            MethodKind::Inductive => "inductive",
         }
     }
 
     pub fn needs_target_labels(&self) -> bool {
-        matches!(self, MethodKind::TargetOnly | MethodKind::SourceAndTarget)
+        matches!(
+            self,
+            MethodKind::TargetOnly | MethodKind::SourceAndTarget | MethodKind::Inductive
+        )
     }
 }
 
@@ -148,6 +222,9 @@ pub fn run_method(
     }
     if let (MethodKind::Reweight, Some(rw)) = (kind, &entry.reweighter) {
         return reweight(rw, entry.learner(), task, seed);
+    }
+    if let (MethodKind::Inductive, Some(s)) = (kind, &entry.strategy) {
+        return inductive(s, &entry.network.clone().unwrap_or_default(), task, seed);
     }
     if let (MethodKind::Label, Some(l)) = (kind, &entry.labeller) {
         let t0 = Instant::now();
@@ -219,6 +296,11 @@ pub fn run_method(
             "via",
             "missing",
             "the intermediate domains (run through `run_transitive`)",
+        )),
+        MethodKind::Inductive => Err(CoreError::invalid_param(
+            "strategy",
+            "missing",
+            "a `strategy = { kind = ... }` table",
         )),
         MethodKind::Label => Err(CoreError::invalid_param(
             "labeller",

@@ -135,7 +135,12 @@ pub fn lines(suite: &Suite, rows: &[Row]) -> Vec<Line> {
                     .as_ref()
                     .and_then(|r| suite.methods.iter().find(|b| &b.id == r)),
             };
-            let tgt = pick_baseline(suite, MethodKind::TargetOnly, m);
+            // A classification suite may name its from-scratch reference (e.g. the same
+            // network trained on the target labels only); else the target-only method.
+            let tgt = match (&suite.task, &suite.reference) {
+                (Task::Classification, Some(r)) => suite.methods.iter().find(|b| &b.id == r),
+                _ => pick_baseline(suite, MethodKind::TargetOnly, m),
+            };
             for &k in &m.budgets {
                 let k = k as u64;
                 let (mut accs, mut gs, mut gt, mut neg) = (vec![], vec![], vec![], vec![]);

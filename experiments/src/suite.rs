@@ -51,8 +51,10 @@ pub struct Suite {
     /// The score tables, reports and plots show: `accuracy` (classification default),
     /// `nmi` (clustering default), `ari`, `auroc` (anomaly default) or `ap`.
     pub score: Option<String>,
-    /// Clustering and anomaly suites: the method id the report measures gains against
-    /// (the no-transfer baseline, e.g. raw features or a detector fitted on the target).
+    /// The method id the report measures gains against: clustering and anomaly suites'
+    /// no-transfer baseline (raw features, a detector fitted on the target); in a
+    /// classification suite, the from-scratch reference in place of the target-only
+    /// method (e.g. the same network trained on the target labels alone).
     pub reference: Option<String>,
     /// Published numbers: method id → pair (`source->target`) → accuracy (%).
     #[serde(default)]
@@ -152,6 +154,10 @@ pub struct MethodEntry {
     pub reweighter: Option<ReweighterSpec>,
     /// `label` only: the transductive method that labels the target itself.
     pub labeller: Option<LabellerSpec>,
+    /// `inductive` only: how the source-pretrained network is reused.
+    pub strategy: Option<tlab_inductive::StrategySpec>,
+    /// `inductive` only: the network and its training (defaults: one hidden layer of 256).
+    pub network: Option<tlab_inductive::NetworkSpec>,
     /// Target labels per class: 0 is the unsupervised setting.
     #[serde(default = "default_budgets")]
     pub budgets: Vec<usize>,
@@ -176,7 +182,10 @@ impl MethodEntry {
             (_, Some(d), _, _) => d.short_name(),
             (_, _, Some(l), _) => l.short_name(),
             (_, _, _, Some(l)) => l.short_name(),
-            _ => String::new(),
+            _ => match &self.strategy {
+                Some(s) => format!("mlp {}", s.kind()),
+                None => String::new(),
+            },
         };
         match &self.representation {
             Some(r) => format!("{} → {base}", r.short_name()),
@@ -214,6 +223,11 @@ impl MethodEntry {
         }
         if let Some(l) = &self.labeller {
             v["labeller"] = serde_json::to_value(l).expect("serialisable");
+        }
+        if let Some(s) = &self.strategy {
+            v["strategy"] = serde_json::to_value(s).expect("serialisable");
+            v["network"] = serde_json::to_value(self.network.clone().unwrap_or_default())
+                .expect("serialisable");
         }
         v.to_string()
     }
@@ -436,6 +450,12 @@ impl Suite {
     /// not have, and that unsupervised tasks ask for no label.
     fn validate_task(&self, m: &MethodEntry) -> std::result::Result<(), String> {
         let id = &m.id;
+        if (m.strategy.is_some() || m.network.is_some()) && m.method != MethodKind::Inductive {
+            return Err(format!(
+                "method {id:?}: `strategy`/`network` are only for `inductive`, not `{}`",
+                m.method.name()
+            ));
+        }
         if m.labeller.is_some() && m.method != MethodKind::Label {
             return Err(format!(
                 "method {id:?}: `labeller` is only for `label`, not `{}`",
@@ -452,6 +472,7 @@ impl Suite {
                 MethodKind::Reweight,
                 MethodKind::Transitive,
                 MethodKind::Label,
+                MethodKind::Inductive,
             ],
             Task::Clustering => &[MethodKind::Cluster],
             Task::Anomaly => &[MethodKind::Detect],
@@ -466,6 +487,22 @@ impl Suite {
             ));
         }
         match self.task {
+            Task::Classification if m.method == MethodKind::Inductive => {
+                if m.learner.is_some() || m.representation.is_some() {
+                    return Err(format!(
+                        "method {id:?}: `inductive` trains its own network; it takes no `learner` or `representation`"
+                    ));
+                }
+                let s = m.strategy.as_ref().ok_or_else(|| {
+                    format!("method {id:?}: `inductive` needs `strategy = {{ kind = ... }}`")
+                })?;
+                s.check().map_err(|e| format!("method {id:?}: {e}"))?;
+                m.network
+                    .clone()
+                    .unwrap_or_default()
+                    .check()
+                    .map_err(|e| format!("method {id:?}: {e}"))?;
+            }
             Task::Classification if m.method == MethodKind::Label => {
                 if m.learner.is_some() || m.representation.is_some() {
                     return Err(format!(
@@ -685,6 +722,8 @@ fn expand_grids(value: &mut toml::Value) -> std::result::Result<(), String> {
                     | "adapter"
                     | "reweighter"
                     | "labeller"
+                    | "strategy"
+                    | "network"
                     | "representation"
                     | "cluster"
                     | "detector"

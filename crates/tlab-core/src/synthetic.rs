@@ -59,7 +59,7 @@ pub const SYNTHETIC_FAMILIES: [(&str, &str, &str); 6] = [
 ];
 
 /// Digit domain transforms.
-pub const DIGIT_TRANSFORMS: [(&str, &str); 4] = [
+pub const DIGIT_TRANSFORMS: [(&str, &str); 5] = [
     ("original", "the 8×8 images as they are"),
     ("rotate=DEG", "rotated by DEG degrees (bilinear)"),
     (
@@ -67,6 +67,10 @@ pub const DIGIT_TRANSFORMS: [(&str, &str); 4] = [
         "plus Gaussian pixel noise of std STD (pixels are 0..16)",
     ),
     ("intensity=F", "pixel intensities multiplied by F"),
+    (
+        "T@A-B",
+        "transform T on the digits A..=B only, relabelled 0..: another label set (e.g. original@0-4 → original@5-9)",
+    ),
 ];
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
@@ -397,6 +401,27 @@ fn rotate_image(img: &[f64], degrees: f64) -> Vec<f64> {
 /// A digits domain. The 1797 images are split once (fixed seed) into two disjoint halves:
 /// a source draws from the first, a target from the second, so a pair never shares images.
 pub fn digits_domain(spec: &str, data_seed: u64, role: &str) -> Result<LabeledDomain> {
+    // `transform@A-B` keeps the digits A..=B only, relabelled 0..=B−A: a task with another
+    // label set (e.g. `original@0-4` as the source task, `original@5-9` as the target).
+    if let Some((base, range)) = spec.split_once('@') {
+        let bad =
+            || CoreError::invalid("domain", spec, "`transform@A-B` with digits 0 ≤ A < B ≤ 9");
+        let (a, b) = range.split_once('-').ok_or_else(bad)?;
+        let (a, b): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if !(a < b && b <= 9) {
+            return Err(bad());
+        }
+        let whole = digits_domain(base, data_seed, role)?;
+        let rows: Vec<usize> = (0..whole.n_samples())
+            .filter(|&i| (a..=b).contains(&whole.y()[i]))
+            .collect();
+        let x = whole.x().select(ndarray::Axis(0), &rows);
+        let y = rows.iter().map(|&i| whole.y()[i] - a).collect();
+        return LabeledDomain::new(spec, x, y, b - a + 1);
+    }
     let (x, y) = uci_digits();
     let mut order: Vec<usize> = (0..x.nrows()).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(0x5eed));
@@ -562,5 +587,21 @@ mod tests {
         assert!(synthetic_domain("prior:imbalance=1", 0, "source").is_err());
         assert!(digits_domain("blur=2", 0, "source").is_err());
         assert!(digits_domain("intensity=-1", 0, "source").is_err());
+        assert!(digits_domain("original@5-3", 0, "source").is_err());
+        assert!(digits_domain("original@0-10", 0, "source").is_err());
+    }
+
+    #[test]
+    fn a_digit_range_is_another_label_set_relabelled_from_zero() {
+        let whole = digits_domain("original", 0, "target").unwrap();
+        let high = digits_domain("original@5-9", 0, "target").unwrap();
+        assert_eq!(high.n_classes(), 5);
+        let n_high = whole.y().iter().filter(|&&c| c >= 5).count();
+        assert_eq!(high.n_samples(), n_high);
+        assert!(high.y().iter().all(|&c| c < 5));
+        // The first digit ≥ 5 of the whole domain is the first row, relabelled.
+        let first = (0..whole.n_samples()).find(|&i| whole.y()[i] >= 5).unwrap();
+        assert_eq!(high.x().row(0), whole.x().row(first));
+        assert_eq!(high.y()[0], whole.y()[first] - 5);
     }
 }

@@ -60,6 +60,14 @@ pub struct NetworkSpec {
     /// architecture with the source's class count as output).
     #[serde(default)]
     pub pretrained: Option<PathBuf>,
+    /// Pretrain on this fraction of the source rows (per class, drawn by seed): the
+    /// source-data budget (after Huh, Agrawal, Efros, 2016).
+    #[serde(default = "whole")]
+    pub source_fraction: f64,
+}
+
+fn whole() -> f64 {
+    1.0
 }
 
 fn default_hidden() -> Vec<usize> {
@@ -97,6 +105,7 @@ impl Default for NetworkSpec {
             pretrain: default_pretrain(),
             finetune: default_finetune(),
             pretrained: None,
+            source_fraction: 1.0,
         }
     }
 }
@@ -108,6 +117,14 @@ impl NetworkSpec {
                 "hidden",
                 format!("{:?}", self.hidden),
                 "widths ≥ 1",
+            )
+            .into());
+        }
+        if !(self.source_fraction > 0.0 && self.source_fraction <= 1.0) {
+            return Err(CoreError::invalid_param(
+                "source_fraction",
+                self.source_fraction,
+                "in (0, 1]",
             )
             .into());
         }
@@ -143,8 +160,12 @@ pub fn pretrain(source: &LabeledDomain, net: &NetworkSpec, seed: u64) -> Result<
         tlab_nn::safetensors::load_into(&mut model, path)?;
         return Ok(model);
     }
-    let x = source.x().mapv(|v| v as f32);
-    let y = source.y();
+    let (mut x, mut y) = (source.x().mapv(|v| v as f32), source.y().to_owned());
+    if net.source_fraction < 1.0 {
+        let (keep, _) = stratified_split(y.view(), 1.0 - net.source_fraction, seed ^ 0xf4ac);
+        x = x.select(Axis(0), &keep);
+        y = y.select(Axis(0), &keep);
+    }
     let (tr, va) = stratified_split(y.view(), 0.1, seed ^ 0x5eed);
     let (xt, yt) = (x.select(Axis(0), &tr), y.select(Axis(0), &tr));
     let (xv, yv) = (x.select(Axis(0), &va), y.select(Axis(0), &va));
