@@ -82,7 +82,14 @@ fn inductive(
     } else {
         None
     };
-    let predictions = strategy.fit_predict(pre.as_ref(), labeled, task.target.x(), net, seed)?;
+    let predictions = strategy.fit_predict(
+        &task.source,
+        pre.as_ref(),
+        labeled,
+        task.target.x(),
+        net,
+        seed,
+    )?;
     Ok(Outcome {
         predictions,
         fit_seconds: t0.elapsed().as_secs_f64(),

@@ -22,6 +22,9 @@
 
 use std::path::PathBuf;
 
+pub mod multitask;
+pub mod shallow;
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use tlab_core::{CoreError, LabeledDomain};
@@ -226,6 +229,51 @@ pub enum StrategySpec {
         #[serde(default = "half")]
         decay: f32,
     },
+    /// Multi-task learning, hard parameter sharing: one trunk, a head for the source task
+    /// and one for the target task, trained jointly (`source_weight` on the source's
+    /// gradient); the target head predicts. Label sets may differ.
+    MultiTask {
+        #[serde(default = "unit_f")]
+        source_weight: f32,
+        /// Passes over the larger task (the source, usually); the network's `finetune`
+        /// settings give the batch, optimiser and schedule.
+        #[serde(default = "ten_epochs")]
+        epochs: usize,
+    },
+    /// Shallow: TrAdaBoost over the source and the labelled target rows (no network).
+    Tradaboost {
+        #[serde(default = "twenty")]
+        rounds: usize,
+        #[serde(default = "logistic")]
+        learner: tlab_core::LearnerSpec,
+    },
+    /// Shallow: logistic regression on the target rows regularised toward the source
+    /// model's weights (no network; same label set).
+    PriorLogistic {
+        #[serde(default = "unit_f")]
+        lambda: f32,
+        #[serde(default = "three_hundred")]
+        epochs: usize,
+    },
+}
+
+fn ten_epochs() -> usize {
+    10
+}
+fn twenty() -> usize {
+    20
+}
+fn three_hundred() -> usize {
+    300
+}
+fn unit_f() -> f32 {
+    1.0
+}
+fn logistic() -> tlab_core::LearnerSpec {
+    tlab_core::LearnerSpec::Logistic {
+        c: 1.0,
+        max_iter: 500,
+    }
 }
 
 fn centi() -> f32 {
@@ -236,7 +284,7 @@ fn half() -> f32 {
 }
 
 /// Names and one-line descriptions of every strategy (for `tlab list`).
-pub const STRATEGIES: [(&str, &str); 5] = [
+pub const STRATEGIES: [(&str, &str); 8] = [
     ("scratch", "the same MLP trained on the target labels only"),
     (
         "feature-extraction",
@@ -254,6 +302,9 @@ pub const STRATEGIES: [(&str, &str); 5] = [
         "discriminative",
         "decay = 0.5: fine-tune all, layer rate × decay^(layers above it)",
     ),
+    ("multi-task", "source_weight = 1, epochs = 10: shared trunk, a head per task, source and target trained jointly"),
+    ("tradaboost", "rounds = 20, learner = logistic: TrAdaBoost over source + labelled target (shallow)"),
+    ("prior-logistic", "lambda = 1, epochs = 300: logistic regression pulled toward the source model's weights (shallow)"),
 ];
 
 impl StrategySpec {
@@ -264,12 +315,21 @@ impl StrategySpec {
             StrategySpec::FineTune { .. } => "fine-tune",
             StrategySpec::L2Sp { .. } => "l2-sp",
             StrategySpec::Discriminative { .. } => "discriminative",
+            StrategySpec::MultiTask { .. } => "multi-task",
+            StrategySpec::Tradaboost { .. } => "tradaboost",
+            StrategySpec::PriorLogistic { .. } => "prior-logistic",
         }
     }
 
     /// Whether the strategy starts from a source-pretrained network.
     pub fn uses_source(&self) -> bool {
-        !matches!(self, StrategySpec::Scratch)
+        !matches!(
+            self,
+            StrategySpec::Scratch
+                | StrategySpec::MultiTask { .. }
+                | StrategySpec::Tradaboost { .. }
+                | StrategySpec::PriorLogistic { .. }
+        )
     }
 
     pub fn check(&self) -> Result<()> {
@@ -286,6 +346,26 @@ impl StrategySpec {
             StrategySpec::Discriminative { decay } if !(decay > 0.0 && decay <= 1.0) => {
                 bad("decay", decay, "in (0, 1]")
             }
+            StrategySpec::MultiTask {
+                source_weight,
+                epochs,
+            } if !(source_weight.is_finite() && source_weight >= 0.0) || epochs == 0 => bad(
+                "source_weight/epochs",
+                source_weight,
+                "source_weight ≥ 0 and epochs ≥ 1",
+            ),
+            StrategySpec::Tradaboost { rounds: 0, .. } => {
+                Err(CoreError::invalid_param("rounds", 0, "≥ 1").into())
+            }
+            StrategySpec::Tradaboost { ref learner, .. } => {
+                learner.build(0)?;
+                Ok(())
+            }
+            StrategySpec::PriorLogistic { lambda, epochs }
+                if !(lambda.is_finite() && lambda >= 0.0) || epochs == 0 =>
+            {
+                bad("lambda/epochs", lambda, "lambda ≥ 0 and epochs ≥ 1")
+            }
             _ => Ok(()),
         }
     }
@@ -295,6 +375,7 @@ impl StrategySpec {
     /// `labeled.n_classes()` outputs, so the target's label set may differ from the source's.
     pub fn fit_predict(
         &self,
+        source: &LabeledDomain,
         pretrained: Option<&Mlp>,
         labeled: &LabeledDomain,
         target_x: ArrayView2<'_, f64>,
@@ -354,6 +435,61 @@ impl StrategySpec {
             Ok(())
         };
         let model = match self {
+            StrategySpec::Tradaboost { rounds, learner } => {
+                return shallow::tradaboost(source, labeled, target_x, learner, *rounds, seed);
+            }
+            StrategySpec::MultiTask {
+                source_weight,
+                epochs,
+            } => {
+                if source.n_features() != x.ncols() {
+                    return Err(InductiveError::Data {
+                        strategy: "multi-task",
+                        detail: format!(
+                            "the source has {} features, the target {}",
+                            source.n_features(),
+                            x.ncols()
+                        ),
+                    });
+                }
+                let mut trunk = net.build(x.ncols(), k, seed)?;
+                trunk.layers.pop();
+                if trunk.layers.is_empty() {
+                    return Err(InductiveError::Data {
+                        strategy: "multi-task",
+                        detail: "needs at least one hidden layer to share (`hidden`)".into(),
+                    });
+                }
+                let xs = source.x().mapv(|v| v as f32);
+                let tasks = [
+                    multitask::Task {
+                        x: xs.view(),
+                        y: source.y().view(),
+                        n_classes: source.n_classes(),
+                    },
+                    multitask::Task {
+                        x: x.view(),
+                        y: y.view(),
+                        n_classes: k,
+                    },
+                ];
+                let heads = multitask::train_multi_task(
+                    &mut trunk,
+                    &tasks,
+                    &[*source_weight, 1.0],
+                    &TrainConfig {
+                        epochs: *epochs,
+                        ..net.finetune.clone()
+                    },
+                    seed,
+                )?;
+                let mut layers = trunk.layers;
+                layers.extend(heads[1].layers.iter().cloned());
+                tlab_nn::Mlp::from_layers(layers)?
+            }
+            StrategySpec::PriorLogistic { lambda, epochs } => {
+                return shallow::prior_logistic(source, labeled, target_x, *lambda, *epochs, seed);
+            }
             StrategySpec::Scratch => {
                 let mut m = net.build(x.ncols(), k, seed)?;
                 train(&mut m, &[], None)?;

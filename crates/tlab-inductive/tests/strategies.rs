@@ -3,8 +3,10 @@
 //! target the same classes after a small rotation and shift. With 1 label per class every
 //! pretrained strategy must beat the same network trained from scratch (transfer helps
 //! here by construction), and everything is seeded. (Seen here: the frozen-trunk
-//! strategies gain most, 0.47 → 0.67–0.74; fine-tuning every layer from a random new head
-//! gains least, the feature distortion Kumar et al., ICLR 2022 describe.)
+//! strategies gain most among the network ones, 0.47 → 0.67–0.74; fine-tuning every layer
+//! from a random new head gains least, the feature distortion Kumar et al., ICLR 2022
+//! describe; the shallow TrAdaBoost and prior-regularised logistic regression, which see
+//! the source rows themselves and suit this linear problem, reach 0.90.)
 
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
@@ -74,7 +76,7 @@ fn pretrained_strategies_beat_scratch_with_one_label_per_class_and_are_seeded() 
     let run = |s: &str, seed: u64| {
         let spec: StrategySpec = serde_json::from_str(s).unwrap();
         let pre = spec.uses_source().then_some(&p);
-        spec.fit_predict(pre, &labelled, xt.view(), &net, seed)
+        spec.fit_predict(&source, pre, &labelled, xt.view(), &net, seed)
             .unwrap()
     };
     let scratch = accuracy(&run(r#"{"kind":"scratch"}"#, 0), &yt);
@@ -85,6 +87,9 @@ fn pretrained_strategies_beat_scratch_with_one_label_per_class_and_are_seeded() 
         r#"{"kind":"fine-tune","top":1}"#,
         r#"{"kind":"l2-sp"}"#,
         r#"{"kind":"discriminative"}"#,
+        r#"{"kind":"multi-task"}"#,
+        r#"{"kind":"tradaboost"}"#,
+        r#"{"kind":"prior-logistic"}"#,
     ] {
         let a = accuracy(&run(s, 0), &yt);
         eprintln!("{s}: {a:.3} (scratch {scratch:.3})");
@@ -115,7 +120,7 @@ fn bad_input_is_an_error_that_says_what() {
     )
     .unwrap();
     let e = StrategySpec::FineTune { top: None }
-        .fit_predict(Some(&p), &partial, xs.view(), &net, 0)
+        .fit_predict(&source, Some(&p), &partial, xs.view(), &net, 0)
         .unwrap_err()
         .to_string();
     assert!(e.contains("[7]"), "{e}");
@@ -128,7 +133,7 @@ fn bad_input_is_an_error_that_says_what() {
     )
     .unwrap();
     let e = StrategySpec::FineTune { top: None }
-        .fit_predict(Some(&p), &narrow, narrow.x(), &net, 0)
+        .fit_predict(&source, Some(&p), &narrow, narrow.x(), &net, 0)
         .unwrap_err()
         .to_string();
     assert!(e.contains("takes 20 features"), "{e}");

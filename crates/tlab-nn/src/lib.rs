@@ -122,6 +122,26 @@ impl Mlp {
         Ok(Mlp { dev, layers })
     }
 
+    /// A network from existing layers (e.g. a shared trunk and a task's head), checked to
+    /// chain: each layer's inputs are the previous one's outputs.
+    pub fn from_layers(layers: Vec<Dense>) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(CoreError::invalid_param("layers", 0, "at least one layer"));
+        }
+        for (i, w) in layers.windows(2).enumerate() {
+            if w[0].outputs() != w[1].inputs() {
+                return Err(CoreError::Shape {
+                    context: format!("layers {i} and {}", i + 1),
+                    detail: format!("{} outputs feed {} inputs", w[0].outputs(), w[1].inputs()),
+                });
+            }
+        }
+        Ok(Mlp {
+            dev: Cpu::default(),
+            layers,
+        })
+    }
+
     /// The input width.
     pub fn n_inputs(&self) -> usize {
         self.layers[0].w.shape().0
