@@ -367,6 +367,50 @@ fn similarity_100k(c: &mut Criterion) {
     g.finish();
 }
 
+/// One training epoch of the MLP the inductive and deep-DA suites use (2000 × 256 →
+/// 256 → 10, ReLU, batch 64, Adam), and one epoch of DANN on the same shapes.
+fn deep(c: &mut Criterion) {
+    use tlab_nn::{train_classifier, Activation, Mlp, OptimizerSpec, Schedule, TrainConfig};
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let x = Array2::from_shape_simple_fn((2000, 256), || rng.gen::<f32>());
+    let y = ndarray::Array1::from_shape_fn(2000, |i| i % 10);
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch: 64,
+        optimizer: OptimizerSpec::Adam {
+            lr: 1e-3,
+            weight_decay: 0.0,
+        },
+        schedule: Schedule::Constant,
+        patience: None,
+    };
+    let mut g = c.benchmark_group("deep 2000x256");
+    g.sample_size(10);
+    g.bench_function("mlp 256-256-10 epoch (adam, batch 64)", |b| {
+        let mut m = Mlp::new(
+            &[256, 256, 10],
+            &[Activation::Relu, Activation::Identity],
+            0,
+        )
+        .unwrap();
+        b.iter(|| train_classifier(&mut m, x.view(), y.view(), None, &cfg, &[], None, 0).unwrap())
+    });
+    let (xs, ys) = data(2000, 256, 10, 8);
+    let (xt, _) = data(1800, 256, 10, 9);
+    let s = tlab_core::LabeledDomain::new("s", xs, ys, 10).unwrap();
+    let t = tlab_core::UnlabeledDomain::new("t", xt).unwrap();
+    for method in ["source-only", "dann", "deep-coral", "dan"] {
+        let spec: tlab_transductive::LabellerSpec = serde_json::from_str(&format!(
+            r#"{{"kind":"deep","method":"{method}","epochs":1}}"#
+        ))
+        .unwrap();
+        g.bench_function(format!("{method} epoch"), |b| {
+            b.iter(|| spec.label(&s, &t, 0).unwrap())
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     knn,
@@ -376,6 +420,7 @@ criterion_group!(
     engine,
     similarity,
     similarity_100k,
-    unsupervised
+    unsupervised,
+    deep
 );
 criterion_main!(benches);

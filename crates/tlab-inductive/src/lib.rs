@@ -250,7 +250,7 @@ pub enum StrategySpec {
     /// Shallow: logistic regression on the target rows regularised toward the source
     /// model's weights (no network; same label set).
     PriorLogistic {
-        #[serde(default = "unit_f")]
+        #[serde(default = "centi")]
         lambda: f32,
         #[serde(default = "three_hundred")]
         epochs: usize,
@@ -304,7 +304,7 @@ pub const STRATEGIES: [(&str, &str); 8] = [
     ),
     ("multi-task", "source_weight = 1, epochs = 10: shared trunk, a head per task, source and target trained jointly"),
     ("tradaboost", "rounds = 20, learner = logistic: TrAdaBoost over source + labelled target (shallow)"),
-    ("prior-logistic", "lambda = 1, epochs = 300: logistic regression pulled toward the source model's weights (shallow)"),
+    ("prior-logistic", "lambda = 0.01, epochs = 300: logistic regression pulled toward the source model's weights (shallow)"),
 ];
 
 impl StrategySpec {

@@ -4,6 +4,7 @@
 //! the suite's classifier on the source and labels the target.
 
 mod coral;
+mod deep;
 mod easytl;
 mod emd;
 mod error;
@@ -16,6 +17,7 @@ mod reweight;
 mod sa;
 
 pub use coral::Coral;
+pub use deep::{coral_grad, mmd_grad, DeepDa, DeepKind};
 pub use easytl::{centre_distances, intra_domain_programming, CentreDistance, EasyTl, IntraAlign};
 pub use emd::emd;
 pub use error::{Result, TransductiveError};
@@ -269,6 +271,21 @@ pub enum LabellerSpec {
         #[serde(default)]
         distance: CentreDistance,
     },
+    /// Deep DA on an MLP trunk (tlab-nn): `method = "source-only" | "dann" | "deep-coral" |
+    /// "dan"`.
+    Deep {
+        method: DeepKind,
+        #[serde(default = "hidden256")]
+        hidden: Vec<usize>,
+        #[serde(default = "unit_f32")]
+        lambda: f32,
+        #[serde(default = "twenty_epochs")]
+        epochs: usize,
+        #[serde(default = "batch64")]
+        batch: usize,
+        #[serde(default = "lr_adam")]
+        lr: f32,
+    },
     /// MEDA (Wang et al., ACM MM 2018), the authors' Office-Caltech defaults.
     Meda {
         #[serde(default = "dim20")]
@@ -286,15 +303,34 @@ pub enum LabellerSpec {
     },
 }
 
+fn hidden256() -> Vec<usize> {
+    vec![256]
+}
+fn unit_f32() -> f32 {
+    1.0
+}
+fn twenty_epochs() -> usize {
+    20
+}
+fn batch64() -> usize {
+    64
+}
+fn lr_adam() -> f32 {
+    1e-3
+}
 fn ten_f() -> f64 {
     10.0
 }
 
 /// Names and one-line descriptions of every labeller (for `tlab list`).
-pub const LABELLERS: [(&str, &str); 2] = [
+pub const LABELLERS: [(&str, &str); 3] = [
     (
         "easytl",
         "intra_align = coral | raw, distance = euclidean | sqeuclidean | cosine: EasyTL (parameter-free; class centres + exact intra-domain programme)",
+    ),
+    (
+        "deep",
+        "method = source-only | dann | deep-coral | dan, hidden = [256], lambda = 1, epochs = 20, batch = 64, lr = 0.001: deep DA on an MLP trunk",
     ),
     (
         "meda",
@@ -307,6 +343,7 @@ impl LabellerSpec {
         match self {
             LabellerSpec::EasyTl { .. } => "easytl",
             LabellerSpec::Meda { .. } => "meda",
+            LabellerSpec::Deep { .. } => "deep",
         }
     }
 
@@ -322,6 +359,13 @@ impl LabellerSpec {
                 ..
             } => "easytl(c)".into(),
             LabellerSpec::Meda { dim, .. } => format!("meda({dim})"),
+            LabellerSpec::Deep { method, .. } => match method {
+                DeepKind::SourceOnly => "mlp source-only",
+                DeepKind::Dann => "mlp dann",
+                DeepKind::DeepCoral => "mlp deep-coral",
+                DeepKind::Dan => "mlp dan",
+            }
+            .into(),
         }
     }
 
@@ -330,6 +374,28 @@ impl LabellerSpec {
         match self {
             LabellerSpec::EasyTl { .. } => Ok(()),
             LabellerSpec::Meda { .. } => self.meda().expect("meda").check(),
+            LabellerSpec::Deep { .. } => self.deep().expect("deep").check(),
+        }
+    }
+
+    fn deep(&self) -> Option<DeepDa> {
+        match self {
+            LabellerSpec::Deep {
+                method,
+                hidden,
+                lambda,
+                epochs,
+                batch,
+                lr,
+            } => Some(DeepDa {
+                kind: *method,
+                hidden: hidden.clone(),
+                lambda: *lambda,
+                epochs: *epochs,
+                batch: *batch,
+                lr: *lr,
+            }),
+            _ => None,
         }
     }
 
@@ -367,6 +433,7 @@ impl LabellerSpec {
                 distance,
             } => EasyTl::new(*intra_align, *distance).label(source, target),
             LabellerSpec::Meda { .. } => self.meda().expect("meda").label(source, target, seed),
+            LabellerSpec::Deep { .. } => self.deep().expect("deep").label(source, target, seed),
         }
     }
 }
