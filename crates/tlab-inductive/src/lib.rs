@@ -67,6 +67,20 @@ pub struct NetworkSpec {
     /// source-data budget (after Huh, Agrawal, Efros, 2016).
     #[serde(default = "whole")]
     pub source_fraction: f64,
+    /// Hidden-layer activation: `relu` (default) or `gelu`. (Left out of the recorded
+    /// parameters when default, so earlier result rows keep matching.)
+    #[serde(default, skip_serializing_if = "is_relu")]
+    pub activation: Activation,
+    /// Dropout after each hidden layer while training (0 = none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropout: f32,
+}
+
+fn is_relu(a: &Activation) -> bool {
+    *a == Activation::Relu
+}
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 fn whole() -> f64 {
@@ -109,6 +123,8 @@ impl Default for NetworkSpec {
             finetune: default_finetune(),
             pretrained: None,
             source_fraction: 1.0,
+            activation: Activation::Relu,
+            dropout: 0.0,
         }
     }
 }
@@ -149,9 +165,9 @@ impl NetworkSpec {
         let mut sizes = vec![d];
         sizes.extend(&self.hidden);
         sizes.push(k);
-        let mut acts = vec![Activation::Relu; self.hidden.len()];
+        let mut acts = vec![self.activation; self.hidden.len()];
         acts.push(Activation::Identity);
-        Ok(Mlp::new(&sizes, &acts, seed)?)
+        Ok(Mlp::new(&sizes, &acts, seed)?.with_dropout(self.dropout)?)
     }
 }
 

@@ -41,10 +41,14 @@ pub type Taped = Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>;
 pub type Result<T> = std::result::Result<T, CoreError>;
 
 /// The nonlinearity after a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
 pub enum Activation {
     Identity,
+    #[default]
     Relu,
+    /// GELU, the exact (erf) form of PyTorch's `nn.GELU()`.
+    Gelu,
     Sigmoid,
     Tanh,
 }
@@ -73,12 +77,15 @@ impl Dense {
 pub struct Mlp {
     dev: Cpu,
     pub layers: Vec<Dense>,
+    /// Inverted dropout after every hidden layer while training (0 = none).
+    pub dropout: f32,
 }
 
 fn act_taped(x: Taped, a: Activation) -> Taped {
     match a {
         Activation::Identity => x,
         Activation::Relu => x.relu(),
+        Activation::Gelu => x.accurate_gelu(),
         Activation::Sigmoid => x.sigmoid(),
         Activation::Tanh => x.tanh(),
     }
@@ -119,7 +126,47 @@ impl Mlp {
                 }
             })
             .collect();
-        Ok(Mlp { dev, layers })
+        Ok(Mlp {
+            dev,
+            layers,
+            dropout: 0.0,
+        })
+    }
+
+    /// The same network with dropout probability `p` (in [0, 1)) after each hidden layer
+    /// during training.
+    pub fn with_dropout(mut self, p: f32) -> Result<Self> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(CoreError::invalid_param("dropout", p, "in [0, 1)"));
+        }
+        self.dropout = p;
+        Ok(self)
+    }
+
+    /// The training forward pass: as [`Mlp::forward_taped`], with inverted dropout (masks
+    /// drawn from `rng`, kept units scaled by 1/(1 − p)) after every hidden layer.
+    pub fn forward_train(&self, mut x: Taped, rng: &mut ChaCha8Rng) -> Taped {
+        let last = self.layers.len() - 1;
+        for (i, l) in self.layers.iter().enumerate() {
+            let n = x.shape().0;
+            let o = l.w.shape().1;
+            let z = x.matmul(l.w.clone()) + l.b.clone().broadcast_like::<_, Axis<0>>(&(n, o));
+            x = act_taped(z, l.activation);
+            if self.dropout > 0.0 && i < last {
+                let keep = 1.0 - self.dropout;
+                let mask: Vec<f32> = (0..n * o)
+                    .map(|_| {
+                        if rng.gen::<f32>() < keep {
+                            1.0 / keep
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                x = x * self.dev.tensor_from_vec(mask, (n, o));
+            }
+        }
+        x
     }
 
     /// A network from existing layers (e.g. a shared trunk and a task's head), checked to
@@ -139,6 +186,7 @@ impl Mlp {
         Ok(Mlp {
             dev: Cpu::default(),
             layers,
+            dropout: 0.0,
         })
     }
 

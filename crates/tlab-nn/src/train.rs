@@ -314,7 +314,12 @@ pub fn train_classifier(
         for b in batches(x.nrows(), config.batch, &mut order) {
             let xb = x.select(Axis(0), &b);
             let tb = targets.select(Axis(0), &b);
-            let logits = model.forward_taped(model.tensor(xb.view()).leaky_traced());
+            let input = model.tensor(xb.view()).leaky_traced();
+            let logits = if model.dropout > 0.0 {
+                model.forward_train(input, &mut order)
+            } else {
+                model.forward_taped(input)
+            };
             let loss = cross_entropy_with_logits_loss(logits, model.tensor(tb.view()));
             sum += loss.array() * b.len() as f32;
             seen += b.len();
@@ -527,5 +532,52 @@ mod tests {
             0
         )
         .is_err());
+    }
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use crate::{flat_params, Activation, Mlp};
+    use dfdx::prelude::*;
+    use ndarray::array;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn gelu_is_pytorchs_exact_form_and_dropout_is_seeded_and_off_at_inference() {
+        // torch.nn.GELU()(torch.tensor([1., -1., 2.])) = [0.8413447, -0.1586553, 1.9544997]
+        let mut m = Mlp::new(&[1, 3], &[Activation::Gelu], 0).unwrap();
+        let dev = Cpu::default();
+        m.layers[0].w = dev.tensor_from_vec(vec![1.0, -1.0, 2.0], (1, 3));
+        m.layers[0].b = dev.tensor_from_vec(vec![0.0; 3], (3,));
+        let y = m.forward(array![[1.0f32]].view()).unwrap();
+        for (g, w) in y.iter().zip([0.841_344_7f32, -0.158_655_3, 1.954_499_7]) {
+            assert!((g - w).abs() < 1e-5, "{y:?}");
+        }
+        // Dropout: inference is untouched; training masks are seeded.
+        let net = Mlp::new(&[4, 8, 2], &[Activation::Relu, Activation::Identity], 1)
+            .unwrap()
+            .with_dropout(0.5)
+            .unwrap();
+        let x = array![[1.0f32, -0.5, 0.25, 2.0]];
+        let plain = Mlp {
+            dropout: 0.0,
+            ..net.clone()
+        };
+        assert_eq!(
+            net.forward(x.view()).unwrap(),
+            plain.forward(x.view()).unwrap()
+        );
+        let run = |seed: u64| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            net.forward_train(net.tensor(x.view()).leaky_traced(), &mut rng)
+                .as_vec()
+        };
+        assert_eq!(run(3), run(3));
+        assert!(Mlp::new(&[2, 2], &[Activation::Relu], 0)
+            .unwrap()
+            .with_dropout(1.0)
+            .is_err());
+        let _ = flat_params(&net);
     }
 }
