@@ -11,14 +11,15 @@ data="${1:-${TLAB_DATA:-../shared/data}}"
 tlab="${TLAB_BIN:-${CARGO_TARGET_DIR:-target}/debug/tlab}"
 "$tlab" --out results --quiet >/dev/null
 suites=(builtin-synthetic builtin-digits)
-for suite in negative-transfer-synthetic unsupervised-anomaly-transactions transitive-moons; do
+for suite in negative-transfer-synthetic unsupervised-anomaly-transactions transitive-moons inductive-digits-0-4-to-5-9; do
     "$tlab" run "experiments/suites/$suite.toml" --fresh --out results --quiet >/dev/null
     suites+=("$suite")
 done
 for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech-surf-da mnist-usps-da coil20-da office-caltech-surf-coral-svm amazon-reviews-da \
              negative-transfer-surf negative-transfer-amazon negative-transfer-mnist-usps negative-transfer-coil20 \
              unsupervised-msda-amazon unsupervised-clustering-mnist-usps unsupervised-clustering-surf \
-             unsupervised-anomaly-mnist-usps unsupervised-anomaly-surf transitive-surf; do
+             unsupervised-anomaly-mnist-usps unsupervised-anomaly-surf transitive-surf \
+             inductive-mnist-usps inductive-source-budget-mnist-usps deep-da-mnist-usps deep-da-amazon; do
     "$tlab" run "experiments/suites/$suite.toml" --fresh --data-dir "$data" --out results --quiet >/dev/null
     suites+=("$suite")
 done
