@@ -597,11 +597,7 @@ fn with_new_head(p: &Mlp, k: usize, seed: u64) -> Result<Mlp> {
 }
 
 fn argmax_rows(scores: &Array2<f32>) -> Array1<usize> {
-    scores
-        .rows()
-        .into_iter()
-        .map(|r| (0..r.len()).fold(0, |b, c| if r[c] > r[b] { c } else { b }))
-        .collect()
+    tlab_core::learners::argmax_rows(scores.mapv(f64::from).view())
 }
 
 /// linfa's multinomial logistic regression on frozen features.

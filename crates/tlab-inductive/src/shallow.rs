@@ -96,11 +96,7 @@ pub fn tradaboost(
             score[(i, c)] += alpha;
         }
     }
-    Ok(score
-        .rows()
-        .into_iter()
-        .map(|r| (0..k).fold(0, |b, c| if r[c] > r[b] { c } else { b }))
-        .collect())
+    Ok(tlab_core::learners::argmax_rows(score.view()))
 }
 
 /// Full-batch Adam for a linear softmax model (`epochs` passes).
@@ -179,11 +175,9 @@ pub fn prior_logistic(
         seed,
     )?;
     let scores = m.forward(target_x.mapv(|v| v as f32).view())?;
-    Ok(scores
-        .rows()
-        .into_iter()
-        .map(|r| (0..k).fold(0, |b, c| if r[c] > r[b] { c } else { b }))
-        .collect())
+    Ok(tlab_core::learners::argmax_rows(
+        scores.mapv(f64::from).view(),
+    ))
 }
 
 #[cfg(test)]

@@ -241,78 +241,34 @@ impl Mlp {
 }
 
 /// Adam (Kingma & Ba, 2015) with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8) and
-/// optional L2 weight decay added to the gradient, as `torch.optim.Adam(weight_decay=…)`.
+/// optional L2 weight decay added to the gradient, as `torch.optim.Adam(weight_decay=…)`,
+/// over several models updated together (an encoder and its decoder): one
+/// [`train::Optimizer`] per model, so the update rule lives in one place.
 #[derive(Debug, Clone)]
 pub struct Adam {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub weight_decay: f32,
-    t: i32,
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
+    spec: OptimizerSpec,
+    per_model: Vec<Optimizer>,
 }
 
 impl Adam {
     pub fn new(lr: f32, weight_decay: f32) -> Result<Self> {
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(CoreError::invalid_param("lr", lr, "a finite value > 0"));
-        }
-        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
-            return Err(CoreError::invalid_param(
-                "weight_decay",
-                weight_decay,
-                "a finite value ≥ 0",
-            ));
-        }
+        let spec = OptimizerSpec::Adam { lr, weight_decay };
+        Optimizer::new(spec)?;
         Ok(Adam {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay,
-            t: 0,
-            m: Vec::new(),
-            v: Vec::new(),
+            spec,
+            per_model: Vec::new(),
         })
     }
 
     /// One update of every parameter of `models` (in order) from `grads`.
     pub fn step(&mut self, models: &mut [&mut Mlp], grads: &Gradients<f32, Cpu>) {
-        self.t += 1;
-        let (b1t, b2t) = (1.0 - self.beta1.powi(self.t), 1.0 - self.beta2.powi(self.t));
-        let mut k = 0;
-        for model in models.iter_mut() {
-            let dev = model.dev.clone();
-            for layer in &mut model.layers {
-                for which in 0..2 {
-                    let (mut p, g) = if which == 0 {
-                        (layer.w.as_vec(), grads.get(&layer.w).as_vec())
-                    } else {
-                        (layer.b.as_vec(), grads.get(&layer.b).as_vec())
-                    };
-                    if self.m.len() <= k {
-                        self.m.push(vec![0.0; p.len()]);
-                        self.v.push(vec![0.0; p.len()]);
-                    }
-                    let (m, v) = (&mut self.m[k], &mut self.v[k]);
-                    for i in 0..p.len() {
-                        let gi = g[i] + self.weight_decay * p[i];
-                        m[i] = self.beta1 * m[i] + (1.0 - self.beta1) * gi;
-                        v[i] = self.beta2 * v[i] + (1.0 - self.beta2) * gi * gi;
-                        p[i] -= self.lr * (m[i] / b1t) / ((v[i] / b2t).sqrt() + self.eps);
-                    }
-                    if which == 0 {
-                        let s = *layer.w.shape();
-                        layer.w = dev.tensor_from_vec(p, s);
-                    } else {
-                        let s = *layer.b.shape();
-                        layer.b = dev.tensor_from_vec(p, s);
-                    }
-                    k += 1;
-                }
+        for (i, model) in models.iter_mut().enumerate() {
+            if self.per_model.len() <= i {
+                self.per_model
+                    .push(Optimizer::new(self.spec).expect("checked in new"));
             }
+            let g = train::gradients_of(model, grads);
+            self.per_model[i].update(model, &g, &[], 1.0);
         }
     }
 }

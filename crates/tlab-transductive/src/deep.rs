@@ -206,11 +206,7 @@ impl DeepDa {
         }
         let f = trunk.forward(xt.view())?;
         let scores = head.forward(f.view())?;
-        let out: Array1<usize> = scores
-            .rows()
-            .into_iter()
-            .map(|r| (0..k).fold(0, |b, c| if r[c] > r[b] { c } else { b }))
-            .collect();
+        let out: Array1<usize> = tlab_core::learners::argmax_rows(scores.mapv(f64::from).view());
         if scores.iter().any(|v| !v.is_finite()) {
             return Err(TransductiveError::Data {
                 method: "deep DA",

@@ -174,11 +174,7 @@ impl Meda {
             }
             let beta = linalg::solve(a.view(), yy.view())?;
             let f = linalg::matmul(kern.slice(s![ns.., ..]), false, beta.view(), false)?;
-            pseudo = f
-                .rows()
-                .into_iter()
-                .map(|r| (0..k).fold(0, |b, c| if r[c] > r[b] { c } else { b }))
-                .collect();
+            pseudo = tlab_core::learners::argmax_rows(f.view());
         }
         Ok(pseudo)
     }

@@ -4,23 +4,14 @@
 //! there: rows divided by their sums, then z-scored (the registry default for both
 //! benchmarks). Skipped, with a note, without data.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{data_dir, SURF_PAIRS};
+
+use std::path::Path;
 
 use tlab_core::registry::benchmark;
 use tlab_core::{make_task, LabelBudget};
 use tlab_transductive::{CentreDistance, EasyTl, IntraAlign};
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TLAB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: benchmark data not found at {}", dir.display());
-        None
-    }
-}
 
 fn accuracy(dir: &Path, bench: &str, s: &str, t: &str, align: IntraAlign) -> f64 {
     let b = benchmark(bench).unwrap();
@@ -75,21 +66,6 @@ const AMAZON: [(&str, &str); 12] = [
     ("kitchen", "elec"),
 ];
 
-const SURF: [(&str, &str); 12] = [
-    ("caltech", "amazon"),
-    ("caltech", "webcam"),
-    ("caltech", "dslr"),
-    ("amazon", "caltech"),
-    ("amazon", "webcam"),
-    ("amazon", "dslr"),
-    ("webcam", "caltech"),
-    ("webcam", "amazon"),
-    ("webcam", "dslr"),
-    ("dslr", "caltech"),
-    ("dslr", "amazon"),
-    ("dslr", "webcam"),
-];
-
 #[test]
 fn easytl_reproduces_table_d_on_amazon_reviews_pair_by_pair() {
     let Some(dir) = data_dir() else { return };
@@ -122,7 +98,7 @@ fn easytl_reproduces_the_surf_row_of_the_rerun_pair_by_pair() {
     let coral = table(
         &dir,
         "office-caltech-surf",
-        &SURF,
+        &SURF_PAIRS,
         IntraAlign::Coral,
         &[
             52.6, 53.9, 51.6, 42.3, 43.1, 48.4, 35.4, 38.2, 79.6, 36.1, 38.3, 86.1,
@@ -146,7 +122,7 @@ fn meda_reproduces_table_b_on_office_caltech_surf() {
     ];
     let mut sum = 0.0;
     let mut off = Vec::new();
-    for ((s, t), p) in SURF.iter().zip(published) {
+    for ((s, t), p) in SURF_PAIRS.iter().zip(published) {
         let (task, eval) = make_task(
             b.load(&dir, s, None).unwrap(),
             b.load(&dir, t, None).unwrap(),

@@ -5,24 +5,13 @@
 //! `python3 jda_reference.py ../data` — the per-pair numbers below are its output, as listed
 //! in ../shared/reference/published-results.md.
 
-use std::path::PathBuf;
+mod common;
+use common::{data_dir, SURF_PAIRS};
 
 use tlab_core::learners::{Classifier, KNearest, TrainSet};
 use tlab_core::registry::benchmark;
 use tlab_core::{make_task, LabelBudget};
 use tlab_transductive::AdapterSpec;
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TLAB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: benchmark data not found at {}", dir.display());
-        None
-    }
-}
 
 /// Adapter then 1-NN on the adapted source; accuracy (%) on every target sample.
 fn accuracy(bench: &str, source: &str, target: &str, spec: &AdapterSpec) -> f64 {
@@ -52,21 +41,6 @@ fn accuracy(bench: &str, source: &str, target: &str, spec: &AdapterSpec) -> f64 
         .unwrap()
         .accuracy
 }
-
-const SURF_PAIRS: [(&str, &str); 12] = [
-    ("caltech", "amazon"),
-    ("caltech", "webcam"),
-    ("caltech", "dslr"),
-    ("amazon", "caltech"),
-    ("amazon", "webcam"),
-    ("amazon", "dslr"),
-    ("webcam", "caltech"),
-    ("webcam", "amazon"),
-    ("webcam", "dslr"),
-    ("dslr", "caltech"),
-    ("dslr", "amazon"),
-    ("dslr", "webcam"),
-];
 
 /// Asserts every pair within `tol` of `want`; returns our accuracies.
 fn check(

@@ -187,7 +187,7 @@ impl FittedClassifier for LogisticFit {
         self.coef.nrows()
     }
     fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>> {
-        Ok(super::svm::argmax_rows(&self.scores(x)?))
+        Ok(super::argmax_rows(self.scores(x)?.view()))
     }
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Option<Result<Array2<f64>>> {
         Some(self.scores(x).map(|mut z| {

@@ -13,6 +13,25 @@ pub use knn::{KNearest, KNearestFit};
 pub use logistic::{LogisticFit, LogisticRegression};
 pub use svm::{LinearSvm, LinearSvmCv, LinearSvmFit};
 
+/// The column of each row's largest score (the first on ties; NaN never wins): the class
+/// a score matrix (n × k) predicts.
+pub fn argmax_rows(z: ArrayView2<'_, f64>) -> Array1<usize> {
+    z.axis_iter(ndarray::Axis(0))
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                    if v > bv {
+                        (i, v)
+                    } else {
+                        (bi, bv)
+                    }
+                })
+                .0
+        })
+        .collect()
+}
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 

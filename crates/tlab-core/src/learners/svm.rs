@@ -193,23 +193,6 @@ impl Classifier for LinearSvmCv {
     }
 }
 
-pub(crate) fn argmax_rows(z: &Array2<f64>) -> Array1<usize> {
-    z.axis_iter(Axis(0))
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                    if v > bv {
-                        (i, v)
-                    } else {
-                        (bi, bv)
-                    }
-                })
-                .0
-        })
-        .collect()
-}
-
 impl LinearSvmFit {
     /// One-vs-rest decision values, n × k.
     pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
@@ -226,7 +209,7 @@ impl FittedClassifier for LinearSvmFit {
         self.coef.nrows()
     }
     fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>> {
-        Ok(argmax_rows(&self.decision_function(x)?))
+        Ok(super::argmax_rows(self.decision_function(x)?.view()))
     }
 }
 
