@@ -208,7 +208,7 @@ fn describe(suite: &Suite) {
             "  {:<24} {:<18} budgets {:?}  {}",
             m.id,
             m.method.name(),
-            m.budgets,
+            m.budget_labels(),
             m.params_json()
         );
     }

@@ -71,6 +71,7 @@ fn inductive(
     strategy: &tlab_inductive::StrategySpec,
     net: &tlab_inductive::NetworkSpec,
     task: &TransferTask,
+    extra: &[LabeledDomain],
     seed: u64,
 ) -> Result<Outcome, MethodError> {
     let t0 = Instant::now();
@@ -82,8 +83,9 @@ fn inductive(
     } else {
         None
     };
-    let predictions = strategy.fit_predict(
+    let predictions = strategy.fit_predict_with_tasks(
         &task.source,
+        extra,
         pre.as_ref(),
         labeled,
         task.target.x(),
@@ -231,7 +233,13 @@ pub fn run_method(
         return reweight(rw, entry.learner(), task, seed);
     }
     if let (MethodKind::Inductive, Some(s)) = (kind, &entry.strategy) {
-        return inductive(s, &entry.network.clone().unwrap_or_default(), task, seed);
+        return inductive(
+            s,
+            &entry.network.clone().unwrap_or_default(),
+            task,
+            &[],
+            seed,
+        );
     }
     if let (MethodKind::Label, Some(l)) = (kind, &entry.labeller) {
         let t0 = Instant::now();
@@ -569,6 +577,26 @@ fn oracle(
 
 /// Transitive transfer by gradual self-training (see [`MethodKind::Transitive`]): only the
 /// intermediate domains' features are used. The fitting time covers every step.
+/// A `multi-task` inductive method with its extra labelled tasks (the suite's
+/// `extra_tasks` less the pair's own domains).
+pub fn run_multi_task(
+    entry: &MethodEntry,
+    task: &TransferTask,
+    extra: &[LabeledDomain],
+    seed: u64,
+) -> Result<Outcome, MethodError> {
+    let strategy = entry.strategy.as_ref().ok_or_else(|| {
+        CoreError::invalid_param("strategy", "none", "`inductive` needs `strategy`")
+    })?;
+    inductive(
+        strategy,
+        &entry.network.clone().unwrap_or_default(),
+        task,
+        extra,
+        seed,
+    )
+}
+
 pub fn run_transitive(
     entry: &MethodEntry,
     task: &TransferTask,

@@ -226,11 +226,28 @@ fn legend_box<DB: DrawingBackend>(
 /// One curve of the budget plot: budget → (mean over pairs, 95% CI half-width over seeds).
 type Curve = Vec<(f64, f64, f64)>;
 
+/// The x position of the "all labels" budget: 1.5 × the largest finite budget of the suite.
+fn all_labels_x(suite: &Suite) -> f64 {
+    let max = suite
+        .methods
+        .iter()
+        .flat_map(|m| m.budgets.iter())
+        .filter(|&&k| k != tlab_core::ALL_LABELS)
+        .fold(1usize, |a, &k| a.max(k));
+    (max as f64 * 1.5).ceil()
+}
+
 fn budget_curves(suite: &Suite, rows: &[Row]) -> Vec<(String, Curve)> {
     let mut out = Vec::new();
+    let x_all = all_labels_x(suite);
     for m in suite.methods.iter().filter(|m| m.budgets.len() >= 2) {
         let mut curve = Vec::new();
         for &k in &m.budgets {
+            let x = if k == tlab_core::ALL_LABELS {
+                x_all
+            } else {
+                k as f64
+            };
             // Per seed: the mean over pairs; then the CI across seeds.
             let mut per_seed: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
             for r in rows
@@ -242,7 +259,7 @@ fn budget_curves(suite: &Suite, rows: &[Row]) -> Vec<(String, Curve)> {
             let v: Vec<f64> = per_seed.values().map(|a| mean_std(a).0).collect();
             if !v.is_empty() {
                 let (mean, ci) = mean_ci95(&v);
-                curve.push((k as f64, mean, if ci.is_finite() { ci } else { 0.0 }));
+                curve.push((x, mean, if ci.is_finite() { ci } else { 0.0 }));
             }
         }
         if curve.len() >= 2 {
@@ -283,9 +300,21 @@ fn draw_budget<DB: DrawingBackend>(
             (lo - pad).max(0.0)..(hi + pad).min(100.0),
         )
         .map_err(e)?;
+    let has_all = suite
+        .methods
+        .iter()
+        .any(|m| m.budgets.contains(&tlab_core::ALL_LABELS));
+    let x_desc = if has_all {
+        format!(
+            "target labels per class (at {:.0}: all labels, a fifth of each class held out)",
+            all_labels_x(suite)
+        )
+    } else {
+        "target labels per class".to_string()
+    };
     chart
         .configure_mesh()
-        .x_desc("target labels per class")
+        .x_desc(x_desc)
         .y_desc(suite.score_label())
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
@@ -332,7 +361,11 @@ pub fn gain_points(suite: &Suite, rows: &[Row], metric: &str) -> Vec<(String, f6
             let x = *value
                 .get(&(l.source.clone(), l.target.clone(), l.budget))?
                 .get(metric)?;
-            Some((format!("{} (k={})", l.method, l.budget), x, g.mean))
+            Some((
+                format!("{} (k={})", l.method, tlab_core::budget_label(l.budget)),
+                x,
+                g.mean,
+            ))
         })
         .collect()
 }

@@ -10,7 +10,9 @@ use tlab_core::synthetic::{builtin_pair, BUILTIN_DATASETS};
 use tlab_core::{make_task, registry, Classifier, LabelBudget, LabeledDomain};
 
 use crate::error::{Error, Result};
-use crate::methods::{run_cluster, run_detect, run_method, run_transitive, Outcome};
+use crate::methods::{
+    run_cluster, run_detect, run_method, run_multi_task, run_transitive, Outcome,
+};
 use crate::store::Row;
 use crate::suite::{MethodEntry, Suite, Task};
 
@@ -44,7 +46,11 @@ impl Run<'_> {
     pub fn label(&self) -> String {
         format!(
             "{}→{} {} k={} seed={}",
-            self.source, self.target, self.method.id, self.budget, self.seed
+            self.source,
+            self.target,
+            self.method.id,
+            tlab_core::budget_label(self.budget as u64),
+            self.seed
         )
     }
 }
@@ -213,23 +219,43 @@ fn load_vias(suite: &Suite, data_dir: Option<&Path>) -> Result<Vias> {
         if out.contains_key(name) {
             continue;
         }
-        let d = if BUILTIN_DATASETS.contains(&suite.dataset.as_str()) {
-            let d = tlab_core::synthetic::builtin_domain(
-                &suite.dataset,
-                name,
-                suite.data_seed,
-                "intermediate",
-            )?;
-            let pre = suite.preprocess.unwrap_or_default();
-            d.clone().with_features(pre.apply(d.x().to_owned()))?
-        } else {
-            let bench = registry::benchmark(&suite.dataset)?;
-            let dir = registry::resolve_data_dir(data_dir)?;
-            bench.load(&dir, name, suite.preprocess)?
-        };
+        let d = load_domain(suite, name, "intermediate", data_dir)?;
         out.insert(name.clone(), d.into_unlabeled().0);
     }
     Ok(out)
+}
+
+/// The labelled extra tasks of the suite's multi-task methods (`extra_tasks`), loaded once
+/// (a built-in one is drawn in the role `extra task`).
+type ExtraTasks = HashMap<String, LabeledDomain>;
+
+fn load_extra_tasks(suite: &Suite, data_dir: Option<&Path>) -> Result<ExtraTasks> {
+    let mut out = HashMap::new();
+    for name in suite.methods.iter().flat_map(|m| &m.extra_tasks) {
+        if !out.contains_key(name) {
+            let d = load_domain(suite, name, "extra task", data_dir)?;
+            out.insert(name.clone(), d);
+        }
+    }
+    Ok(out)
+}
+
+/// One named domain of the suite's dataset, preprocessed as the suite says.
+fn load_domain(
+    suite: &Suite,
+    name: &str,
+    role: &str,
+    data_dir: Option<&Path>,
+) -> Result<LabeledDomain> {
+    Ok(if BUILTIN_DATASETS.contains(&suite.dataset.as_str()) {
+        let d = tlab_core::synthetic::builtin_domain(&suite.dataset, name, suite.data_seed, role)?;
+        let pre = suite.preprocess.unwrap_or_default();
+        d.clone().with_features(pre.apply(d.x().to_owned()))?
+    } else {
+        let bench = registry::benchmark(&suite.dataset)?;
+        let dir = registry::resolve_data_dir(data_dir)?;
+        bench.load(&dir, name, suite.preprocess)?
+    })
 }
 
 fn execute(
@@ -237,6 +263,7 @@ fn execute(
     run: &Run<'_>,
     pairs: &Pairs,
     vias: &Vias,
+    extra_tasks: &ExtraTasks,
     metrics: &PairMetrics,
     models: &SourceModels,
 ) -> Result<Row> {
@@ -266,6 +293,15 @@ fn execute(
                 let via: Vec<tlab_core::UnlabeledDomain> =
                     m.via.iter().map(|d| vias[d].clone()).collect();
                 run_transitive(m, &task, &via, run.seed).map_err(method_err)?
+            } else if !m.extra_tasks.is_empty() {
+                // The pair's own domains are not extra tasks.
+                let extra: Vec<LabeledDomain> = m
+                    .extra_tasks
+                    .iter()
+                    .filter(|d| **d != run.source && **d != run.target)
+                    .map(|d| extra_tasks[d].clone())
+                    .collect();
+                run_multi_task(m, &task, &extra, run.seed).map_err(method_err)?
             } else {
                 run_method(m, &task, &evaluator, run.seed).map_err(method_err)?
             };
@@ -380,12 +416,13 @@ pub fn execute_runs(
     }
     let pairs = load_pairs(suite, &wanted, data_dir)?;
     let vias = load_vias(suite, data_dir)?;
+    let extra_tasks = load_extra_tasks(suite, data_dir)?;
     let metrics = pair_metrics(suite, &pairs)?;
     let models = source_models(suite, &pairs)?;
     runs.par_iter()
         .map(|run| {
             tracing::debug!(run = %run.label(), "start");
-            let row = execute(suite, run, &pairs, &vias, &metrics, &models)?;
+            let row = execute(suite, run, &pairs, &vias, &extra_tasks, &metrics, &models)?;
             on_row(&row)?;
             tracing::debug!(run = %run.label(), accuracy = row.accuracy, "done");
             bar.inc(1);

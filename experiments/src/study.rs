@@ -71,7 +71,12 @@ pub fn points(suite: &Suite, rows: &[Row]) -> Vec<Point> {
             let m = by_key.get(&(l.source.clone(), l.target.clone(), l.budget))?;
             Some(Point {
                 suite: suite.name.clone(),
-                label: format!("{} {} k={}", l.pair, l.method, l.budget),
+                label: format!(
+                    "{} {} k={}",
+                    l.pair,
+                    l.method,
+                    tlab_core::budget_label(l.budget)
+                ),
                 gain: g.mean,
                 metrics: m.clone(),
             })

@@ -148,6 +148,12 @@ pub struct MethodEntry {
     /// path source → … → target through them whose largest step (by that metric, on
     /// features only) is smallest; without, `via` is the chain, in order.
     pub via_metric: Option<String>,
+    /// `inductive` with `strategy = { kind = "multi-task" }` only: more labelled domains of
+    /// the dataset, each trained jointly as one more task with its own head (the pair's
+    /// source and target are skipped when listed, so one list serves every pair: the four
+    /// Amazon domains as four jointly learned tasks).
+    #[serde(default)]
+    pub extra_tasks: Vec<String>,
     /// `adapt` only: the domain adapter and its parameters.
     pub adapter: Option<AdapterSpec>,
     /// `reweight` only: the source-sample reweighter and its parameters.
@@ -158,8 +164,9 @@ pub struct MethodEntry {
     pub strategy: Option<tlab_inductive::StrategySpec>,
     /// `inductive` only: the network and its training (defaults: one hidden layer of 256).
     pub network: Option<tlab_inductive::NetworkSpec>,
-    /// Target labels per class: 0 is the unsupervised setting.
-    #[serde(default = "default_budgets")]
+    /// Target labels per class: 0 is the unsupervised setting, `"all"` every target label
+    /// but a stratified fifth held out to score (stored as [`tlab_core::ALL_LABELS`]).
+    #[serde(default = "default_budgets", deserialize_with = "de_budgets")]
     pub budgets: Vec<usize>,
     /// Oracle only: folds of the in-domain cross-validation.
     #[serde(default = "default_folds")]
@@ -193,6 +200,14 @@ impl MethodEntry {
         }
     }
 
+    /// The budgets as they read in tables: numbers of labels per class, or `all`.
+    pub fn budget_labels(&self) -> Vec<String> {
+        self.budgets
+            .iter()
+            .map(|&k| tlab_core::budget_label(k as u64))
+            .collect()
+    }
+
     /// The learner's (and adapter's) parameters as JSON, for result rows and tables.
     pub fn params_json(&self) -> String {
         let mut v = serde_json::json!({});
@@ -215,6 +230,9 @@ impl MethodEntry {
         if let Some(m) = &self.via_metric {
             v["via_metric"] = serde_json::to_value(m).expect("serialisable");
         }
+        if !self.extra_tasks.is_empty() {
+            v["extra_tasks"] = serde_json::to_value(&self.extra_tasks).expect("serialisable");
+        }
         if let Some(a) = &self.adapter {
             v["adapter"] = serde_json::to_value(a).expect("serialisable");
         }
@@ -235,6 +253,29 @@ impl MethodEntry {
 
 fn default_budgets() -> Vec<usize> {
     vec![0]
+}
+
+/// `budgets = [1, 5, "all"]`: numbers of labels per class, or `"all"`.
+fn de_budgets<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum One {
+        K(usize),
+        Word(String),
+    }
+    let raw: Vec<One> = Vec::deserialize(d)?;
+    raw.into_iter()
+        .map(|b| match b {
+            One::K(k) if k == tlab_core::ALL_LABELS => Err(serde::de::Error::custom(format!(
+                "budget {k} is the code for \"all\"; write \"all\""
+            ))),
+            One::K(k) => Ok(k),
+            One::Word(w) if w == "all" => Ok(tlab_core::ALL_LABELS),
+            One::Word(w) => Err(serde::de::Error::custom(format!(
+                "budget {w:?}: a number of labels per class or \"all\""
+            ))),
+        })
+        .collect()
 }
 fn default_folds() -> usize {
     5
@@ -593,6 +634,23 @@ impl Suite {
                     "method {id:?}: `via_metric` = {metric:?}: allowed: {}",
                     known.join(", ")
                 ));
+            }
+        }
+        if !m.extra_tasks.is_empty() {
+            if !matches!(
+                m.strategy,
+                Some(tlab_inductive::StrategySpec::MultiTask { .. })
+            ) {
+                return Err(format!(
+                    "method {id:?}: `extra_tasks` is only for `inductive` with `strategy = {{ kind = \"multi-task\" }}`"
+                ));
+            }
+            if !self.is_builtin() {
+                let b = registry::benchmark(&self.dataset).map_err(|e| e.to_string())?;
+                for d in &m.extra_tasks {
+                    b.domain(d)
+                        .map_err(|e| format!("method {id:?}: `extra_tasks`: {e}"))?;
+                }
             }
         }
         match (m.method, m.via.is_empty()) {

@@ -115,7 +115,7 @@ impl Table {
         for m in &suite.methods {
             for &k in &m.budgets {
                 let title = if m.budgets.len() > 1 {
-                    format!("{} (k={k})", m.id)
+                    format!("{} (k={})", m.id, tlab_core::budget_label(k as u64))
                 } else {
                     m.id.clone()
                 };
@@ -321,7 +321,7 @@ fn render_markdown(suite: &Suite, t: &Table) -> String {
                 .as_ref()
                 .map_or(String::new(), |a| format!(" ({})", a.kind())),
             m.model_name(),
-            m.budgets,
+            m.budget_labels(),
             m.params_json()
         );
     }
@@ -418,7 +418,7 @@ fn render_csv(t: &Table) -> String {
                 "{},{},{},{},{},{},{},{},{}",
                 csv_field(label),
                 csv_field(&c.id),
-                c.budget,
+                tlab_core::budget_label(c.budget),
                 opt(x.map(|x| x.mean)),
                 opt(x.map(|x| x.std)),
                 x.map_or(0, |x| x.n),
@@ -436,7 +436,7 @@ fn render_csv(t: &Table) -> String {
             out,
             "average,{},{},{},,,{},{},{}",
             csv_field(&c.id),
-            c.budget,
+            tlab_core::budget_label(c.budget),
             opt(a),
             a.is_some_and(|a| c.competes && is_best(a, b)),
             opt(pa),

@@ -176,21 +176,44 @@ pub enum LabelBudget {
     Unsupervised,
     /// Few-shot: `k` labelled target samples per class, drawn by seed; scored on the rest.
     PerClass(usize),
+    /// Every target label except a stratified held-out test share ([`ALL_LABELS_HOLDOUT`] of
+    /// each class, at least one row), drawn by seed; scored on the held-out rows. The "all
+    /// labels" end of a label-budget curve.
+    All,
 }
 
+/// The budget code that stands for [`LabelBudget::All`] where budgets are stored as numbers
+/// (suite files say `"all"`; tables, CSV and reports print `all`).
+pub const ALL_LABELS: usize = usize::MAX;
+
+/// The share of each target class held out for scoring under [`LabelBudget::All`].
+pub const ALL_LABELS_HOLDOUT: f64 = 0.2;
+
 impl LabelBudget {
+    /// `0` is the unsupervised setting, [`ALL_LABELS`] every label, anything else `k` a class.
     pub fn from_k(k: usize) -> Self {
-        if k == 0 {
-            LabelBudget::Unsupervised
-        } else {
-            LabelBudget::PerClass(k)
+        match k {
+            0 => LabelBudget::Unsupervised,
+            ALL_LABELS => LabelBudget::All,
+            k => LabelBudget::PerClass(k),
         }
     }
+    /// The numeric code of the budget (the inverse of [`LabelBudget::from_k`]).
     pub fn k(&self) -> usize {
         match self {
             LabelBudget::Unsupervised => 0,
             LabelBudget::PerClass(k) => *k,
+            LabelBudget::All => ALL_LABELS,
         }
+    }
+}
+
+/// How a budget code reads in tables and reports: `all`, or the number of labels per class.
+pub fn budget_label(k: u64) -> String {
+    if k == ALL_LABELS as u64 {
+        "all".to_string()
+    } else {
+        k.to_string()
     }
 }
 
@@ -283,6 +306,13 @@ pub fn make_task(
         LabelBudget::PerClass(k) => {
             draw_per_class(target.y(), target.n_classes(), k, seed, target.name())?
         }
+        LabelBudget::All => draw_all_but_holdout(
+            target.y(),
+            target.n_classes(),
+            ALL_LABELS_HOLDOUT,
+            seed,
+            target.name(),
+        )?,
     };
     let target_labeled = if labeled_rows.is_empty() {
         None
@@ -314,6 +344,43 @@ pub fn make_task(
         },
         Evaluator { truth, eval_rows },
     ))
+}
+
+/// Every row index except a held-out share `holdout` of each class (rounded up, at least one
+/// row), chosen by a seeded shuffle, sorted. A class with a single sample cannot be both
+/// trained on and scored: an error.
+pub fn draw_all_but_holdout(
+    y: &Array1<usize>,
+    n_classes: usize,
+    holdout: f64,
+    seed: u64,
+    context: &str,
+) -> Result<Vec<usize>> {
+    if !(holdout > 0.0 && holdout < 1.0) {
+        return Err(CoreError::Budget(format!(
+            "held-out share must be in (0, 1), got {holdout}"
+        )));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rows = Vec::with_capacity(y.len());
+    for c in 0..n_classes {
+        let mut members: Vec<usize> = (0..y.len()).filter(|&i| y[i] == c).collect();
+        if members.is_empty() {
+            continue;
+        }
+        if members.len() < 2 {
+            return Err(CoreError::Budget(format!(
+                "all labels requested but class {c} of `{context}` has {} sample: one must be \
+                 labelled and one held out to score",
+                members.len()
+            )));
+        }
+        let held = ((members.len() as f64 * holdout).ceil() as usize).clamp(1, members.len() - 1);
+        members.shuffle(&mut rng);
+        rows.extend_from_slice(&members[held..]);
+    }
+    rows.sort_unstable();
+    Ok(rows)
 }
 
 /// `k` row indices per class, drawn without replacement by a seeded shuffle, sorted.
@@ -396,6 +463,30 @@ mod tests {
             .all(|r| !a.target_labeled_rows.contains(r)));
         let counts = a.target_labeled.unwrap().class_counts();
         assert_eq!(counts, vec![3, 3]);
+    }
+
+    #[test]
+    fn all_labels_holds_out_a_fifth_of_each_class() {
+        // toy: 20 rows, 10 per class → 2 held out per class (ceil 0.2 × 10), 16 labelled.
+        let (task, ev) = make_task(toy("s"), toy("t"), LabelBudget::All, 3).unwrap();
+        assert_eq!(task.target_labeled_rows.len(), 16);
+        assert_eq!(ev.eval_rows().len(), 4);
+        let held_per_class: Vec<usize> = (0..2)
+            .map(|c| ev.eval_rows().iter().filter(|&&i| i % 2 == c).count())
+            .collect();
+        assert_eq!(held_per_class, vec![2, 2]);
+        assert_eq!(LabelBudget::from_k(ALL_LABELS), LabelBudget::All);
+        assert_eq!(LabelBudget::All.k(), ALL_LABELS);
+        assert_eq!(budget_label(ALL_LABELS as u64), "all");
+        let (b, _) = make_task(toy("s"), toy("t"), LabelBudget::All, 3).unwrap();
+        assert_eq!(b.target_labeled_rows, task.target_labeled_rows);
+        let single =
+            LabeledDomain::new("one", array![[0.0], [1.0], [2.0]], array![0, 0, 1], 2).unwrap();
+        let e = make_task(single.clone(), single, LabelBudget::All, 0).unwrap_err();
+        assert!(
+            e.to_string().contains("class 1 of `one` has 1 sample"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub mod synthetic;
 pub mod unsupervised;
 
 pub use domain::{
-    make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask, UnlabeledDomain,
+    budget_label, make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask,
+    UnlabeledDomain, ALL_LABELS, ALL_LABELS_HOLDOUT,
 };
 pub use error::{CoreError, Result};
 pub use learners::{Classifier, FittedClassifier, LearnerSpec, TrainSet};

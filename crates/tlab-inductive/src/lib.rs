@@ -246,8 +246,10 @@ pub enum StrategySpec {
         decay: f32,
     },
     /// Multi-task learning, hard parameter sharing: one trunk, a head for the source task
-    /// and one for the target task, trained jointly (`source_weight` on the source's
-    /// gradient); the target head predicts. Label sets may differ.
+    /// and one for the target task — plus one for each extra labelled task handed to
+    /// [`StrategySpec::fit_predict_with_tasks`] (a suite's `extra_tasks`, e.g. the other
+    /// Amazon domains) — trained jointly (`source_weight` on the gradient of every task but
+    /// the target's); the target head predicts. Label sets may differ.
     MultiTask {
         #[serde(default = "unit_f")]
         source_weight: f32,
@@ -398,7 +400,33 @@ impl StrategySpec {
         net: &NetworkSpec,
         seed: u64,
     ) -> Result<Array1<usize>> {
+        self.fit_predict_with_tasks(source, &[], pretrained, labeled, target_x, net, seed)
+    }
+
+    /// [`StrategySpec::fit_predict`] with extra labelled tasks for `multi-task` (each gets
+    /// its own head on the shared trunk and is trained jointly with the source and target
+    /// tasks). Any other strategy given extra tasks is an error, never a silent no-op.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_predict_with_tasks(
+        &self,
+        source: &LabeledDomain,
+        extra: &[LabeledDomain],
+        pretrained: Option<&Mlp>,
+        labeled: &LabeledDomain,
+        target_x: ArrayView2<'_, f64>,
+        net: &NetworkSpec,
+        seed: u64,
+    ) -> Result<Array1<usize>> {
         self.check()?;
+        if !extra.is_empty() && !matches!(self, StrategySpec::MultiTask { .. }) {
+            return Err(InductiveError::Data {
+                strategy: self.kind(),
+                detail: format!(
+                    "{} extra task(s) given; only `multi-task` trains on extra tasks",
+                    extra.len()
+                ),
+            });
+        }
         net.check()?;
         let k = labeled.n_classes();
         let (x, y) = (labeled.x().mapv(|v| v as f32), labeled.y());
@@ -458,15 +486,18 @@ impl StrategySpec {
                 source_weight,
                 epochs,
             } => {
-                if source.n_features() != x.ncols() {
-                    return Err(InductiveError::Data {
-                        strategy: "multi-task",
-                        detail: format!(
-                            "the source has {} features, the target {}",
-                            source.n_features(),
-                            x.ncols()
-                        ),
-                    });
+                for d in std::iter::once(source).chain(extra) {
+                    if d.n_features() != x.ncols() {
+                        return Err(InductiveError::Data {
+                            strategy: "multi-task",
+                            detail: format!(
+                                "task `{}` has {} features, the target {}",
+                                d.name(),
+                                d.n_features(),
+                                x.ncols()
+                            ),
+                        });
+                    }
                 }
                 let mut trunk = net.build(x.ncols(), k, seed)?;
                 trunk.layers.pop();
@@ -476,8 +507,12 @@ impl StrategySpec {
                         detail: "needs at least one hidden layer to share (`hidden`)".into(),
                     });
                 }
+                // Tasks: the source, the target (its head predicts), then the extra tasks in
+                // the order given (this order fixes each task's seeded batch order and head).
                 let xs = source.x().mapv(|v| v as f32);
-                let tasks = [
+                let xe: Vec<ndarray::Array2<f32>> =
+                    extra.iter().map(|d| d.x().mapv(|v| v as f32)).collect();
+                let mut tasks = vec![
                     multitask::Task {
                         x: xs.view(),
                         y: source.y().view(),
@@ -489,10 +524,17 @@ impl StrategySpec {
                         n_classes: k,
                     },
                 ];
+                tasks.extend(extra.iter().zip(&xe).map(|(d, xs)| multitask::Task {
+                    x: xs.view(),
+                    y: d.y().view(),
+                    n_classes: d.n_classes(),
+                }));
+                let mut weights = vec![*source_weight, 1.0];
+                weights.extend(std::iter::repeat_n(*source_weight, extra.len()));
                 let heads = multitask::train_multi_task(
                     &mut trunk,
                     &tasks,
-                    &[*source_weight, 1.0],
+                    &weights,
                     &TrainConfig {
                         epochs: *epochs,
                         ..net.finetune.clone()

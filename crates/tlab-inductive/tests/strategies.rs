@@ -176,3 +176,57 @@ fn bad_input_is_an_error_that_says_what() {
     assert!(StrategySpec::Discriminative { decay: 0.0 }.check().is_err());
     assert!(serde_json::from_str::<StrategySpec>(r#"{"kind":"fine-tune","depth":2}"#).is_err());
 }
+
+/// Multi-task over more than two tasks (the suites' `extra_tasks`): with a source whose
+/// labels are shuffled (no information) the two-task model has only the target's one label
+/// per class to shape its trunk; two extra informative tasks (the same classes, shifted
+/// a little) must make the jointly learned trunk better for the target. Seeded; extra
+/// tasks with another feature count, or given to a strategy that cannot use them, are
+/// errors. (Seen: 0.502 → 0.590 at seed 0; over seeds 1–3 the gain is 0.07–0.12.)
+#[test]
+fn multi_task_learns_from_extra_tasks() {
+    let (xs, ys) = classes(60, 0.0, 1);
+    let mut shuffled = ys.to_vec();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.gen_range(0..=i));
+    }
+    let noise = LabeledDomain::new("noise", xs, Array1::from(shuffled), 10).unwrap();
+    let extra: Vec<LabeledDomain> = [(0.1, 11), (0.2, 12)]
+        .iter()
+        .map(|&(shift, seed)| {
+            let (x, y) = classes(60, shift, seed);
+            LabeledDomain::new(format!("extra {shift}"), x, y, 10).unwrap()
+        })
+        .collect();
+    let (xt, yt) = classes(40, 0.3, 2);
+    let labelled = labelled_subset(&xt, &yt, 1);
+    let net = net();
+    let spec: StrategySpec = serde_json::from_str(r#"{"kind":"multi-task"}"#).unwrap();
+    let run = |extra: &[LabeledDomain], seed: u64| {
+        spec.fit_predict_with_tasks(&noise, extra, None, &labelled, xt.view(), &net, seed)
+            .unwrap()
+    };
+    let two = accuracy(&run(&[], 0), &yt);
+    let four = accuracy(&run(&extra, 0), &yt);
+    eprintln!("multi-task: 2 tasks {two:.3}, 4 tasks {four:.3}");
+    assert!(four > two + 0.05, "4 tasks {four:.3} vs 2 tasks {two:.3}");
+    assert_eq!(run(&extra, 4), run(&extra, 4));
+    let narrow = LabeledDomain::new(
+        "narrow",
+        extra[0].x().slice(ndarray::s![.., ..5]).to_owned(),
+        extra[0].y().clone(),
+        10,
+    )
+    .unwrap();
+    let e = spec
+        .fit_predict_with_tasks(&noise, &[narrow], None, &labelled, xt.view(), &net, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("task `narrow` has 5 features"), "{e}");
+    let e = StrategySpec::Scratch
+        .fit_predict_with_tasks(&noise, &extra, None, &labelled, xt.view(), &net, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("only `multi-task`"), "{e}");
+}
