@@ -74,6 +74,25 @@ pub struct NetworkSpec {
     /// Dropout after each hidden layer while training (0 = none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropout: f32,
+    /// Normalisation of each hidden layer's pre-activations: `none` (default) or `layer`
+    /// (PyTorch's `nn.LayerNorm`). Batch norm is not offered: its running statistics need
+    /// a train/eval split of the forward pass that dfdx's run-time-shaped ops leave to us,
+    /// and layer norm serves the same purpose here without it.
+    #[serde(default, skip_serializing_if = "is_no_norm")]
+    pub norm: Norm,
+}
+
+/// Hidden-layer normalisation of a [`NetworkSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Norm {
+    #[default]
+    None,
+    Layer,
+}
+
+fn is_no_norm(n: &Norm) -> bool {
+    *n == Norm::None
 }
 
 fn is_relu(a: &Activation) -> bool {
@@ -125,6 +144,7 @@ impl Default for NetworkSpec {
             source_fraction: 1.0,
             activation: Activation::Relu,
             dropout: 0.0,
+            norm: Norm::None,
         }
     }
 }
@@ -167,7 +187,11 @@ impl NetworkSpec {
         sizes.push(k);
         let mut acts = vec![self.activation; self.hidden.len()];
         acts.push(Activation::Identity);
-        Ok(Mlp::new(&sizes, &acts, seed)?.with_dropout(self.dropout)?)
+        let m = Mlp::new(&sizes, &acts, seed)?.with_dropout(self.dropout)?;
+        Ok(match self.norm {
+            Norm::None => m,
+            Norm::Layer => m.with_layer_norm(),
+        })
     }
 }
 
@@ -593,7 +617,8 @@ impl StrategySpec {
                 let p = need_source("l2-sp")?;
                 let mut m = with_new_head(p, k, seed)?;
                 let params = tlab_nn::flat_param_list(&m);
-                let n_anchor = params.len() - 2;
+                let n_head = m.layers.last().map_or(0, |l| l.n_param_tensors());
+                let n_anchor = params.len() - n_head;
                 let anchor = Anchor {
                     values: params
                         .into_iter()

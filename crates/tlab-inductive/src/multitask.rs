@@ -93,7 +93,7 @@ pub fn train_multi_task(
         .map(|t| t.x.nrows().div_ceil(config.batch))
         .max()
         .expect("≥ 1 task");
-    let n_trunk = trunk.layers.len();
+    let n_trunk = trunk.n_param_tensors();
     for epoch in 0..config.epochs {
         let factor = config.schedule.factor(epoch, config.epochs);
         for _ in 0..steps {
@@ -112,7 +112,7 @@ pub fn train_multi_task(
                 let logits = joint.forward_taped(joint.tensor(xb.view()).leaky_traced());
                 let loss = cross_entropy_with_logits_loss(logits, joint.tensor(tb.view()));
                 let g = gradients_of(&joint, &loss.backward());
-                let (tg, hg) = g.split_at(2 * n_trunk);
+                let (tg, hg) = g.split_at(n_trunk);
                 match &mut trunk_grads {
                     None => {
                         trunk_grads = Some(

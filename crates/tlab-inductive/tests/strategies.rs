@@ -230,3 +230,39 @@ fn multi_task_learns_from_extra_tasks() {
         .to_string();
     assert!(e.contains("only `multi-task`"), "{e}");
 }
+
+/// `norm = "layer"`: the pretrained trunk carries its layer norm (γ, β) into every
+/// strategy — freezing, the L2-SP anchor and multi-task count its tensors — and the
+/// pretrained strategies still beat scratch at one label per class.
+#[test]
+fn layer_norm_networks_transfer_too() {
+    let (xs, ys) = classes(60, 0.0, 1);
+    let source = LabeledDomain::new("source", xs, ys, 10).unwrap();
+    let (xt, yt) = classes(40, 0.3, 2);
+    let labelled = labelled_subset(&xt, &yt, 1);
+    let mut net = net();
+    net.norm = tlab_inductive::Norm::Layer;
+    let p = pretrain(&source, &net, 0).unwrap();
+    assert!(p.layers[0].norm.is_some());
+    let run = |s: &str| {
+        let spec: StrategySpec = serde_json::from_str(s).unwrap();
+        let pre = spec.uses_source().then_some(&p);
+        accuracy(
+            &spec
+                .fit_predict(&source, pre, &labelled, xt.view(), &net, 0)
+                .unwrap(),
+            &yt,
+        )
+    };
+    let scratch = run(r#"{"kind":"scratch"}"#);
+    for s in [
+        r#"{"kind":"feature-extraction"}"#,
+        r#"{"kind":"fine-tune","top":1}"#,
+        r#"{"kind":"l2-sp"}"#,
+        r#"{"kind":"multi-task"}"#,
+    ] {
+        let a = run(s);
+        eprintln!("layer norm {s}: {a:.3} (scratch {scratch:.3})");
+        assert!(a > scratch, "{s}: {a:.3} vs scratch {scratch:.3}");
+    }
+}

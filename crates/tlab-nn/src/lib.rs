@@ -53,15 +53,86 @@ pub enum Activation {
     Tanh,
 }
 
-/// One dense layer: `y = act(x W + b)`, `W` of shape (inputs, outputs).
+/// Layer normalisation (Ba, Kiros & Hinton, 2016) of a layer's pre-activations, as
+/// PyTorch's `nn.LayerNorm(outputs)`: each row normalised over its features to zero mean
+/// and unit biased variance (ε = 1e-5), then scaled by `gamma` and shifted by `beta`.
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    pub gamma: Vector,
+    pub beta: Vector,
+}
+
+/// ε of [`LayerNorm`] (PyTorch's default).
+pub const LAYER_NORM_EPS: f64 = 1e-5;
+
+impl LayerNorm {
+    fn apply(&self, z: Taped) -> Taped {
+        let s = *z.shape();
+        z.normalize::<Axis<1>>(LAYER_NORM_EPS) * self.gamma.clone().broadcast_like::<_, Axis<0>>(&s)
+            + self.beta.clone().broadcast_like::<_, Axis<0>>(&s)
+    }
+}
+
+/// One dense layer: `y = act(norm(x W + b))`, `W` of shape (inputs, outputs), `norm` the
+/// optional layer normalisation.
 #[derive(Debug, Clone)]
 pub struct Dense {
     pub w: Matrix,
     pub b: Vector,
     pub activation: Activation,
+    pub norm: Option<LayerNorm>,
+}
+
+/// A parameter tensor seen as a flat slice (contiguous, row-major: see [`contiguous_vec`]).
+pub(crate) trait Param {
+    fn len(&self) -> usize;
+    fn read(&self, out: &mut [f32]);
+    fn write(&mut self, values: &[f32]);
+}
+
+impl<S: Shape> Param for Tensor<S, f32, Cpu> {
+    fn len(&self) -> usize {
+        self.shape().num_elements()
+    }
+    fn read(&self, out: &mut [f32]) {
+        self.copy_into(out);
+    }
+    fn write(&mut self, values: &[f32]) {
+        self.copy_from(values);
+    }
 }
 
 impl Dense {
+    /// The layer's parameter tensors in their fixed order: weight, bias, then the layer
+    /// norm's γ and β when it has one.
+    pub(crate) fn params_mut(&mut self) -> Vec<&mut dyn Param> {
+        let mut v: Vec<&mut dyn Param> = vec![&mut self.w, &mut self.b];
+        if let Some(n) = &mut self.norm {
+            v.push(&mut n.gamma);
+            v.push(&mut n.beta);
+        }
+        v
+    }
+
+    /// The layer's parameter values, in [`Dense::params_mut`]'s order.
+    pub(crate) fn param_values(&self) -> Vec<Vec<f32>> {
+        let mut v = vec![contiguous_vec(&self.w), contiguous_vec(&self.b)];
+        if let Some(n) = &self.norm {
+            v.push(contiguous_vec(&n.gamma));
+            v.push(contiguous_vec(&n.beta));
+        }
+        v
+    }
+
+    /// How many parameter tensors the layer has (2, or 4 with a layer norm).
+    pub fn n_param_tensors(&self) -> usize {
+        if self.norm.is_some() {
+            4
+        } else {
+            2
+        }
+    }
+
     /// The layer's input width.
     pub fn inputs(&self) -> usize {
         self.w.shape().0
@@ -123,6 +194,7 @@ impl Mlp {
                     w: dev.tensor_from_vec(draw(i * o), (i, o)),
                     b: dev.tensor_from_vec(draw(o), (o,)),
                     activation,
+                    norm: None,
                 }
             })
             .collect();
@@ -143,6 +215,20 @@ impl Mlp {
         Ok(self)
     }
 
+    /// The same network with a [`LayerNorm`] (γ = 1, β = 0, as PyTorch initialises it)
+    /// on every hidden layer's pre-activations; the output layer stays plain.
+    pub fn with_layer_norm(mut self) -> Self {
+        let last = self.layers.len() - 1;
+        for l in &mut self.layers[..last] {
+            let o = l.outputs();
+            l.norm = Some(LayerNorm {
+                gamma: self.dev.tensor_from_vec(vec![1.0; o], (o,)),
+                beta: self.dev.tensor_from_vec(vec![0.0; o], (o,)),
+            });
+        }
+        self
+    }
+
     /// The training forward pass: as [`Mlp::forward_taped`], with inverted dropout (masks
     /// drawn from `rng`, kept units scaled by 1/(1 − p)) after every hidden layer.
     pub fn forward_train(&self, mut x: Taped, rng: &mut ChaCha8Rng) -> Taped {
@@ -151,6 +237,10 @@ impl Mlp {
             let n = x.shape().0;
             let o = l.w.shape().1;
             let z = x.matmul(l.w.clone()) + l.b.clone().broadcast_like::<_, Axis<0>>(&(n, o));
+            let z = match &l.norm {
+                Some(norm) => norm.apply(z),
+                None => z,
+            };
             x = act_taped(z, l.activation);
             if self.dropout > 0.0 && i < last {
                 let keep = 1.0 - self.dropout;
@@ -213,6 +303,10 @@ impl Mlp {
             let n = x.shape().0;
             let o = l.w.shape().1;
             let z = x.matmul(l.w.clone()) + l.b.clone().broadcast_like::<_, Axis<0>>(&(n, o));
+            let z = match &l.norm {
+                Some(norm) => norm.apply(z),
+                None => z,
+            };
             x = act_taped(z, l.activation);
         }
         x
@@ -231,13 +325,26 @@ impl Mlp {
         Ok(Array2::from_shape_vec((n, o), out.as_vec()).expect("n × o values"))
     }
 
-    /// Every parameter tensor, in a fixed order (layer by layer, weight then bias).
-    fn params(&self) -> Vec<(Vec<f32>, usize)> {
-        self.layers
-            .iter()
-            .flat_map(|l| [(l.w.as_vec(), 0usize), (l.b.as_vec(), 1usize)])
-            .collect()
+    /// Every parameter tensor, in a fixed order (layer by layer: weight, bias, then the
+    /// layer norm's γ and β where there is one).
+    fn params(&self) -> Vec<Vec<f32>> {
+        self.layers.iter().flat_map(Dense::param_values).collect()
     }
+
+    /// How many parameter tensors the network has.
+    pub fn n_param_tensors(&self) -> usize {
+        self.layers.iter().map(Dense::n_param_tensors).sum()
+    }
+}
+
+/// The values of a parameter or gradient tensor, by one memcpy. Only for tensors that are
+/// laid out contiguously in row-major order (parameters built by `tensor_from_vec` and
+/// updated by `copy_from`, and their gradients): dfdx's `as_vec` walks an index iterator
+/// element by element, a tenth of a training step's time.
+pub(crate) fn contiguous_vec<S: Shape>(t: &Tensor<S, f32, Cpu>) -> Vec<f32> {
+    let mut v = vec![0.0; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
 }
 
 /// Adam (Kingma & Ba, 2015) with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8) and
@@ -283,13 +390,13 @@ pub fn batches(n: usize, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> 
 
 /// Every parameter of `model` as its own vector (layer by layer, weight then bias).
 pub fn flat_param_list(model: &Mlp) -> Vec<Vec<f32>> {
-    model.params().into_iter().map(|(v, _)| v).collect()
+    model.params()
 }
 
 /// A flat copy of every parameter of `model` (layer by layer, weight then bias): for tests
 /// and for comparing two trainings byte for byte.
 pub fn flat_params(model: &Mlp) -> Vec<f32> {
-    model.params().into_iter().flat_map(|(v, _)| v).collect()
+    model.params().into_iter().flatten().collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! raw little-endian data), written here directly since dfdx's own save/load needs
 //! compile-time shapes (DESIGN.md). Names follow PyTorch's `nn.Sequential` of `nn.Linear`:
 //! `layers.{i}.weight` of shape (out, in) — PyTorch's layout, so the file loads with
-//! `safetensors.torch.load_file` into such a model — and `layers.{i}.bias`. Our weights are
+//! `safetensors.torch.load_file` into such a model — and `layers.{i}.bias`; a layer with a
+//! layer norm adds `layers.{i}.norm.weight` (γ) and `layers.{i}.norm.bias` (β). Our weights are
 //! stored (in, out) in memory and transposed on the way in and out.
 //!
 //! Writes go to a temporary file that is renamed into place: nothing half-written is left.
@@ -41,6 +42,14 @@ pub fn save(model: &Mlp, path: &Path) -> Result<()> {
         }
         tensors.push((format!("layers.{i}.weight"), vec![out, inp], t));
         tensors.push((format!("layers.{i}.bias"), vec![out], l.b.as_vec()));
+        if let Some(n) = &l.norm {
+            tensors.push((
+                format!("layers.{i}.norm.weight"),
+                vec![out],
+                n.gamma.as_vec(),
+            ));
+            tensors.push((format!("layers.{i}.norm.bias"), vec![out], n.beta.as_vec()));
+        }
     }
     let mut header = serde_json::Map::new();
     let mut offset = 0usize;
@@ -80,7 +89,7 @@ pub fn load_into(model: &mut Mlp, path: &Path) -> Result<()> {
     let tensors = parse(&bytes).map_err(|e| io_err(path, e))?;
     let dev = Cpu::default();
     let mut layers = model.layers.clone();
-    let expected = 2 * layers.len();
+    let expected = model.n_param_tensors();
     if tensors.len() != expected {
         return Err(io_err(
             path,
@@ -115,6 +124,11 @@ pub fn load_into(model: &mut Mlp, path: &Path) -> Result<()> {
         }
         l.w = dev.tensor_from_vec(t, (inp, out));
         l.b = dev.tensor_from_vec(b, (out,));
+        if let Some(n) = &mut l.norm {
+            n.gamma =
+                dev.tensor_from_vec(get(format!("layers.{i}.norm.weight"), vec![out])?, (out,));
+            n.beta = dev.tensor_from_vec(get(format!("layers.{i}.norm.bias"), vec![out])?, (out,));
+        }
     }
     model.layers = layers;
     Ok(())

@@ -65,6 +65,9 @@ pub struct Optimizer {
     t: i32,
     m: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
+    /// The parameter being updated, copied out of its tensor and back (reused: no
+    /// allocation a step).
+    buf: Vec<f32>,
 }
 
 impl Optimizer {
@@ -95,6 +98,7 @@ impl Optimizer {
             t: 0,
             m: Vec::new(),
             v: Vec::new(),
+            buf: Vec::new(),
         })
     }
 
@@ -102,11 +106,14 @@ impl Optimizer {
     /// `rates[l]` × `lr_factor` (a rate of 0 leaves the layer, and its state, untouched).
     pub fn update(&mut self, model: &mut Mlp, grads: &[Vec<f32>], rates: &[f32], lr_factor: f32) {
         self.t += 1;
-        let dev = Cpu::default();
+        let mut k = 0;
         for (l, layer) in model.layers.iter_mut().enumerate() {
             let rate = rates.get(l).copied().unwrap_or(1.0) * lr_factor;
-            for which in 0..2 {
-                let k = 2 * l + which;
+            for param in layer.params_mut() {
+                // Parameter `k` of the flat list (the layer's weight, bias, then its layer
+                // norm's γ and β).
+                k += 1;
+                let k = k - 1;
                 if self.m.len() <= k {
                     self.m.resize(k + 1, Vec::new());
                     self.v.resize(k + 1, Vec::new());
@@ -114,11 +121,12 @@ impl Optimizer {
                 if rate == 0.0 {
                     continue;
                 }
-                let mut p = if which == 0 {
-                    layer.w.as_vec()
-                } else {
-                    layer.b.as_vec()
-                };
+                // Parameters are contiguous (built by `tensor_from_vec`, written back by
+                // `copy_from`), so the physical copy is the logical one — and a memcpy,
+                // where `as_vec` walks an index iterator.
+                let p = &mut self.buf;
+                p.resize(param.len(), 0.0);
+                param.read(p);
                 let g = &grads[k];
                 let first = self.m[k].is_empty();
                 if first {
@@ -130,11 +138,15 @@ impl Optimizer {
                     OptimizerSpec::Adam { lr, weight_decay } => {
                         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
                         let (b1t, b2t) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
-                        for i in 0..p.len() {
-                            let gi = g[i] + weight_decay * p[i];
-                            m[i] = b1 * m[i] + (1.0 - b1) * gi;
-                            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
-                            p[i] -= rate * lr * (m[i] / b1t) / ((v[i] / b2t).sqrt() + eps);
+                        // Zipped slices (no bounds checks) so the loop vectorises; the
+                        // arithmetic is the same per element.
+                        for (((p, g), m), v) in
+                            p.iter_mut().zip(&g[..]).zip(m.iter_mut()).zip(v.iter_mut())
+                        {
+                            let gi = g + weight_decay * *p;
+                            *m = b1 * *m + (1.0 - b1) * gi;
+                            *v = b2 * *v + (1.0 - b2) * gi * gi;
+                            *p -= rate * lr * (*m / b1t) / ((*v / b2t).sqrt() + eps);
                         }
                     }
                     OptimizerSpec::Sgd {
@@ -154,13 +166,7 @@ impl Optimizer {
                         }
                     }
                 }
-                if which == 0 {
-                    let s = *layer.w.shape();
-                    layer.w = dev.tensor_from_vec(p, s);
-                } else {
-                    let s = *layer.b.shape();
-                    layer.b = dev.tensor_from_vec(p, s);
-                }
+                param.write(p);
             }
         }
     }
@@ -171,7 +177,17 @@ pub fn gradients_of(model: &Mlp, grads: &Gradients<f32, Cpu>) -> Vec<Vec<f32>> {
     model
         .layers
         .iter()
-        .flat_map(|l| [grads.get(&l.w).as_vec(), grads.get(&l.b).as_vec()])
+        .flat_map(|l| {
+            let mut g = vec![
+                crate::contiguous_vec(&grads.get(&l.w)),
+                crate::contiguous_vec(&grads.get(&l.b)),
+            ];
+            if let Some(n) = &l.norm {
+                g.push(crate::contiguous_vec(&grads.get(&n.gamma)));
+                g.push(crate::contiguous_vec(&grads.get(&n.beta)));
+            }
+            g
+        })
         .collect()
 }
 
