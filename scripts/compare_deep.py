@@ -12,6 +12,7 @@ Prints medians over repeated epochs, in milliseconds, for the thread counts give
     .venv/bin/python scripts/compare_deep.py [REPEATS] [THREADS...]
 The data are random with the tlab example's shapes (only times are compared)."""
 import sys
+import warnings
 import time
 
 import numpy as np
@@ -29,6 +30,7 @@ def median_ms(reps, f):
     return 1000 * float(np.median(ts))
 
 
+warnings.filterwarnings("ignore")  # skada's implicit-softmax-dim warning, once per batch
 rng = np.random.default_rng(7)
 x = torch.tensor(rng.random((2000, 256), dtype=np.float32))
 y = torch.tensor(np.arange(2000) % 10)
@@ -83,13 +85,23 @@ def dann_epoch():
         head(trunk(xt)).argmax(1)
 
 
+class SkadaNet(nn.Module):
+    """The same trunk and head; skada calls the module with `sample_weight`."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(256, 256), nn.ReLU())
+        self.head = nn.Linear(256, 10)
+
+    def forward(self, X, sample_weight=None):
+        return self.head(self.trunk(X))
+
+
 def skada_dann_epoch():
     from skada.deep import DANN
 
     torch.manual_seed(0)
-    module = nn.Sequential()
-    module.add_module("trunk", nn.Sequential(nn.Linear(256, 256), nn.ReLU()))
-    module.add_module("head", nn.Linear(256, 10))
+    module = SkadaNet()
     clf = DANN(
         module,
         layer_name="trunk",
