@@ -271,6 +271,7 @@ pub fn markdown(suite: &Suite, rows: &[Row]) -> String {
         } else {
             format!("{:+.2}", g.iter().sum::<f64>() / g.len() as f64)
         };
+        let k = tlab_core::budget_label(*k);
         let _ = writeln!(out, "| {m} | {k} | {n} | {mg} | {sig} | {any} |");
     }
     let _ = writeln!(out, "\n## Per pair\n");
