@@ -39,8 +39,8 @@ ys = torch.tensor(np.arange(2000) % 10)
 xt = torch.tensor(1.1 * rng.random((1800, 256), dtype=np.float32))
 
 
-def mlp_epoch(model, opt, gen):
-    for idx in torch.randperm(2000, generator=gen).split(64):
+def mlp_epoch(model, opt, gen, batch=64):
+    for idx in torch.randperm(2000, generator=gen).split(batch):
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
@@ -131,6 +131,12 @@ for n in threads:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
     print(f"threads {n}: torch mlp epoch {median_ms(reps, lambda: mlp_epoch(model, opt, gen)):.1f} ms")
+    small = nn.Sequential(
+        nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
+    )
+    opt2 = torch.optim.Adam(small.parameters(), lr=1e-3)
+    t = median_ms(reps, lambda: mlp_epoch(small, opt2, gen, 128))
+    print(f"threads {n}: torch mlp 256-128-64-10 epoch (batch 128) {t:.1f} ms")
     print(f"threads {n}: torch dann epoch {median_ms(min(reps, 5), dann_epoch):.1f} ms")
     try:
         print(f"threads {n}: skada DANN epoch {median_ms(min(reps, 5), skada_dann_epoch):.1f} ms")

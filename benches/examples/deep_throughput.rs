@@ -55,6 +55,21 @@ fn main() {
         train_classifier(&mut m, x.view(), y.view(), None, &cfg, &[], None, 0).expect("trains");
     });
     println!("mlp 256-256-10 epoch (adam, batch 64, 2000 rows): {mlp:.1} ms");
+    // DESIGN.md's earlier measurement: 256 → 128 → 64 → 10, batch 128.
+    let cfg128 = TrainConfig {
+        batch: 128,
+        ..cfg.clone()
+    };
+    let mut m2 = Mlp::new(
+        &[256, 128, 64, 10],
+        &[Activation::Relu, Activation::Relu, Activation::Identity],
+        0,
+    )
+    .expect("valid sizes");
+    let small = median_ms(reps, || {
+        train_classifier(&mut m2, x.view(), y.view(), None, &cfg128, &[], None, 0).expect("trains");
+    });
+    println!("mlp 256-128-64-10 epoch (adam, batch 128, 2000 rows): {small:.1} ms");
 
     let xs = Array2::from_shape_simple_fn((2000, 256), || rng.gen::<f64>());
     let ys = ndarray::Array1::from_shape_fn(2000, |i| i % 10);

@@ -356,8 +356,17 @@ pub fn train_classifier(
             opt.update(model, &grads, rates, factor);
         }
         log.train_loss.push(sum / seen as f32);
+        // Progress of a long training: `TLAB_LOG=tlab_nn=debug tlab run …` prints one line
+        // an epoch (the sweep's bar counts whole runs).
+        tracing::debug!(
+            epoch,
+            of = config.epochs,
+            train_loss = sum / seen as f32,
+            "epoch"
+        );
         if let Some((vx, vy)) = val {
             let vl = cross_entropy(model, vx, vy)?;
+            tracing::debug!(epoch, val_loss = vl, "validation");
             log.val_loss.push(vl);
             if best.as_ref().is_none_or(|(b, _)| vl < *b) {
                 best = Some((vl, model.clone()));
