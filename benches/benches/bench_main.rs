@@ -97,6 +97,68 @@ fn adapters(c: &mut Criterion) {
     g.finish();
 }
 
+/// Each transductive method's fit on the real files (issue 4): Office-Caltech SURF C→A
+/// (1123 + 958 rows × 800, the published preprocessing) and MNIST→USPS (2000 + 1800 × 256),
+/// read from `TLAB_DATA` (else `../shared/data`); skipped, saying so, when absent.
+fn adapters_real(c: &mut Criterion) {
+    use tlab_transductive::{AdapterSpec, LabellerSpec, ReweighterSpec};
+    let dir = std::env::var_os("TLAB_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("../shared/data"));
+    for (dataset, source, target, dim) in [
+        ("office-caltech-surf", "caltech", "amazon", 100),
+        ("mnist-usps", "mnist", "usps", 100),
+    ] {
+        let bench = tlab_core::registry::benchmark(dataset).unwrap();
+        let (s, t) = match (
+            bench.load(&dir, source, None),
+            bench.load(&dir, target, None),
+        ) {
+            (Ok(s), Ok(t)) => (s, t.into_unlabeled().0),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("adapt real {dataset}: skipped, no data ({e})");
+                continue;
+            }
+        };
+        let mut g = c.benchmark_group(format!("adapt real {source}->{target}"));
+        g.sample_size(10);
+        for spec in [
+            format!(r#"{{"kind":"pca","dim":{dim}}}"#),
+            format!(r#"{{"kind":"tca","dim":{dim}}}"#),
+            format!(r#"{{"kind":"jda","dim":{dim},"iterations":10}}"#),
+            format!(r#"{{"kind":"bda","dim":{dim},"iterations":10}}"#),
+            r#"{"kind":"coral"}"#.to_string(),
+            format!(r#"{{"kind":"sa","dim":{dim}}}"#),
+            r#"{"kind":"gfk","dim":20}"#.to_string(),
+            r#"{"kind":"ot-sinkhorn","epsilon":0.1}"#.to_string(),
+            r#"{"kind":"ot-emd"}"#.to_string(),
+            r#"{"kind":"ot-class-reg","epsilon":0.1,"eta":0.1}"#.to_string(),
+        ] {
+            let a: AdapterSpec = serde_json::from_str(&spec).unwrap();
+            let built = a.build().unwrap();
+            g.bench_function(a.kind(), |b| b.iter(|| built.adapt(&s, &t, 0).unwrap()));
+        }
+        for spec in [
+            r#"{"kind":"kmm"}"#,
+            r#"{"kind":"kliep"}"#,
+            r#"{"kind":"discriminative"}"#,
+            r#"{"kind":"nearest-neighbour"}"#,
+        ] {
+            let r: ReweighterSpec = serde_json::from_str(spec).unwrap();
+            g.bench_function(r.kind(), |b| b.iter(|| r.weights(&s, &t, 0).unwrap()));
+        }
+        for spec in [
+            r#"{"kind":"easytl"}"#,
+            r#"{"kind":"easytl","intra_align":"raw"}"#,
+            r#"{"kind":"meda"}"#,
+        ] {
+            let l: LabellerSpec = serde_json::from_str(spec).unwrap();
+            g.bench_function(l.short_name(), |b| b.iter(|| l.label(&s, &t, 0).unwrap()));
+        }
+        g.finish();
+    }
+}
+
 /// A 10,000-run suite: 10 synthetic pairs × 10 method columns × 100 seeds.
 fn engine_suite() -> tlab_experiments::suite::Suite {
     let pairs: Vec<String> = (1..=10)
@@ -417,6 +479,7 @@ criterion_group!(
     learners,
     preprocess_and_linalg,
     adapters,
+    adapters_real,
     engine,
     similarity,
     similarity_100k,
