@@ -432,20 +432,11 @@ fn similarity_100k(c: &mut Criterion) {
 /// One training epoch of the MLP the inductive and deep-DA suites use (2000 × 256 →
 /// 256 → 10, ReLU, batch 64, Adam), and one epoch of DANN on the same shapes.
 fn deep(c: &mut Criterion) {
-    use tlab_nn::{train_classifier, Activation, Mlp, OptimizerSpec, Schedule, TrainConfig};
+    use tlab_nn::{train_classifier, Activation, Mlp};
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let x = Array2::from_shape_simple_fn((2000, 256), || rng.gen::<f32>());
     let y = ndarray::Array1::from_shape_fn(2000, |i| i % 10);
-    let cfg = TrainConfig {
-        epochs: 1,
-        batch: 64,
-        optimizer: OptimizerSpec::Adam {
-            lr: 1e-3,
-            weight_decay: 0.0,
-        },
-        schedule: Schedule::Constant,
-        patience: None,
-    };
+    let cfg = tlab_benches::one_adam_epoch(64);
     let mut g = c.benchmark_group("deep 2000x256");
     g.sample_size(10);
     g.bench_function("mlp 256-256-10 epoch (adam, batch 64)", |b| {

@@ -12,7 +12,7 @@ use std::time::Instant;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tlab_nn::{train_classifier, Activation, Mlp, OptimizerSpec, Schedule, TrainConfig};
+use tlab_nn::{train_classifier, Activation, Mlp};
 
 fn median_ms(reps: usize, mut f: impl FnMut()) -> f64 {
     f(); // warm-up
@@ -35,16 +35,7 @@ fn main() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let x = Array2::from_shape_simple_fn((2000, 256), || rng.gen::<f32>());
     let y = ndarray::Array1::from_shape_fn(2000, |i| i % 10);
-    let cfg = TrainConfig {
-        epochs: 1,
-        batch: 64,
-        optimizer: OptimizerSpec::Adam {
-            lr: 1e-3,
-            weight_decay: 0.0,
-        },
-        schedule: Schedule::Constant,
-        patience: None,
-    };
+    let cfg = tlab_benches::one_adam_epoch(64);
     let mut m = Mlp::new(
         &[256, 256, 10],
         &[Activation::Relu, Activation::Identity],
@@ -56,10 +47,7 @@ fn main() {
     });
     println!("mlp 256-256-10 epoch (adam, batch 64, 2000 rows): {mlp:.1} ms");
     // DESIGN.md's earlier measurement: 256 → 128 → 64 → 10, batch 128.
-    let cfg128 = TrainConfig {
-        batch: 128,
-        ..cfg.clone()
-    };
+    let cfg128 = tlab_benches::one_adam_epoch(128);
     let mut m2 = Mlp::new(
         &[256, 128, 64, 10],
         &[Activation::Relu, Activation::Relu, Activation::Identity],
