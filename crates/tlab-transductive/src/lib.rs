@@ -51,6 +51,22 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
     ) -> Result<Embedded>;
 }
 
+/// How principal axes are found: the exact symmetric eigendecomposition (default) or
+/// seeded randomized subspace iteration (`tlab_core::linalg::principal_axes_randomized`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PcaSolver {
+    #[default]
+    Exact,
+    Randomized,
+}
+
+impl PcaSolver {
+    fn is_exact(&self) -> bool {
+        *self == PcaSolver::Exact
+    }
+}
+
 /// An adapter named in a suite file, with its paper's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -108,10 +124,15 @@ pub enum AdapterSpec {
         #[serde(default = "dim20")]
         dim: usize,
     },
-    /// Subspace Alignment (Fernando et al., ICCV 2013).
+    /// Subspace Alignment (Fernando et al., ICCV 2013). `solver = "randomized"` finds each
+    /// domain's axes by seeded randomized subspace iteration (4 power iterations, as
+    /// scikit-learn's randomized PCA, which skada's SA uses) instead of the exact
+    /// eigendecomposition of the 800 × 800 scatter.
     Sa {
         #[serde(default = "dim100")]
         dim: usize,
+        #[serde(default, skip_serializing_if = "PcaSolver::is_exact")]
+        solver: PcaSolver,
     },
     /// Entropic OT with barycentric mapping of the source (Courty et al., TPAMI 2017);
     /// ε is relative to the median squared distance.
@@ -220,7 +241,9 @@ impl AdapterSpec {
                 pseudo_labeler.clone(),
             )?),
             AdapterSpec::Coral { regularisation } => Box::new(Coral::new(*regularisation)?),
-            AdapterSpec::Sa { dim } => Box::new(SubspaceAlignment::new(*dim)?),
+            AdapterSpec::Sa { dim, solver } => {
+                Box::new(SubspaceAlignment::new(*dim)?.with_solver(*solver))
+            }
             AdapterSpec::Gfk { dim } => Box::new(Gfk::new(*dim)?),
             AdapterSpec::OtSinkhorn { epsilon, max_iter } => {
                 Box::new(SinkhornTransport::new(*epsilon, *max_iter)?)
