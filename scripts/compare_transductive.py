@@ -5,6 +5,7 @@ whole table (12 pairs, fit + predict, 1-NN after adaptation unless stated), medi
 REPEATS runs, single-threaded on both sides (OPENBLAS/OMP/MKL threads 1; `tlab --threads 1`),
 and the average accuracy of each, so the timings compare like with like.
 Usage: python3 compare_transductive.py DATA_DIR TLAB_BINARY [REPEATS]
+(COMPARE_ONLY="SA(100),CORAL" runs only the methods named.)
 """
 import os
 import subprocess
@@ -40,6 +41,10 @@ def load(data_dir, key):
 METHODS = [
     ("SA(100)", lambda: skada.make_da_pipeline(skada.SubspaceAlignmentAdapter(n_components=100), KNeighborsClassifier(1)),
      'method = "adapt"\nadapter = { kind = "sa", dim = 100 }\nlearner = { kind = "knn", k = 1 }'),
+    # skada's SA is scikit-learn's randomized PCA; tlab's randomized solver is the same
+    # algorithm (4 power iterations), its exact one an eigendecomposition.
+    ("SA(100) randomized", lambda: skada.make_da_pipeline(skada.SubspaceAlignmentAdapter(n_components=100), KNeighborsClassifier(1)),
+     'method = "adapt"\nadapter = { kind = "sa", dim = 100, solver = "randomized" }\nlearner = { kind = "knn", k = 1 }'),
     ("CORAL", lambda: skada.make_da_pipeline(skada.CORALAdapter(), KNeighborsClassifier(1)),
      'method = "adapt"\nadapter = { kind = "coral" }\nlearner = { kind = "knn", k = 1 }'),
     ("TCA (linear, 100)", lambda: skada.make_da_pipeline(skada.TransferComponentAnalysisAdapter(kernel="linear", n_components=100, mu=1.0), KNeighborsClassifier(1)),
@@ -48,6 +53,9 @@ METHODS = [
     # (with ε = 0.1 unscaled it returns NaN on these costs, ~1,500).
     ("Sinkhorn OT mapping", lambda med: skada.make_da_pipeline(skada.EntropicOTMappingAdapter(reg_e=0.1 * med), KNeighborsClassifier(1)),
      'method = "adapt"\nadapter = { kind = "ot-sinkhorn", epsilon = 0.1 }\nlearner = { kind = "knn", k = 1 }'),
+    # Exact OT (POT's C++ network simplex inside skada) and barycentric mapping.
+    ("EMD OT mapping", lambda: skada.make_da_pipeline(skada.OTMappingAdapter(), KNeighborsClassifier(1)),
+     'method = "adapt"\nadapter = { kind = "ot-emd" }\nlearner = { kind = "knn", k = 1 }'),
     ("KMM + logistic", lambda: skada.make_da_pipeline(
         skada.KMMReweightAdapter(), LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True)),
      'method = "reweight"\nreweighter = { kind = "kmm" }\nlearner = { kind = "logistic", c = 1.0 }'),
@@ -89,7 +97,10 @@ def main():
     out = tempfile.mkdtemp()
     print("| method | tlab (s) | tlab acc | skada (s) | skada acc | skada / tlab |")
     print("|---|---|---|---|---|---|")
+    only = [m for m in os.environ.get("COMPARE_ONLY", "").split(",") if m]
     for name, make, toml in METHODS:
+        if only and name not in only:
+            continue
         suite = os.path.join(out, "suite.toml")
         with open(suite, "w") as f:
             f.write(tlab_suite(toml))
