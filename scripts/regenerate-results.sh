@@ -19,7 +19,8 @@ for suite in office-caltech-surf mnist-usps coil20 amazon-reviews office-caltech
              negative-transfer-surf negative-transfer-amazon negative-transfer-mnist-usps negative-transfer-coil20 \
              unsupervised-msda-amazon unsupervised-clustering-mnist-usps unsupervised-clustering-surf \
              unsupervised-anomaly-mnist-usps unsupervised-anomaly-surf transitive-surf \
-             inductive-mnist-usps inductive-source-budget-mnist-usps deep-da-mnist-usps deep-da-amazon; do
+             inductive-mnist-usps inductive-amazon inductive-surf inductive-source-budget-mnist-usps \
+             deep-da-mnist-usps deep-da-amazon; do
     "$tlab" run "experiments/suites/$suite.toml" --fresh --data-dir "$data" --out results --quiet >/dev/null
     suites+=("$suite")
 done
