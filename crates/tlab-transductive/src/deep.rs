@@ -135,6 +135,18 @@ impl DeepDa {
                 let (bs, bt) = (qs.pop().expect("refilled"), qt.pop().expect("refilled"));
                 let xbs = xs.select(Axis(0), &bs);
                 let xbt = xt.select(Axis(0), &bt);
+                let progress = step as f32 / total;
+                if self.kind == DeepKind::Dann {
+                    let lam = self.lambda * (2.0 / (1.0 + (-10.0 * progress).exp()) - 1.0);
+                    let ysb = ys.select(Axis(0), &bs);
+                    let [g_trunk, g_head, g_dom] =
+                        dann_gradients([&trunk, &head, &dom], &xbs, &ysb, &xbt, lam);
+                    o_dom.update(&mut dom, &g_dom, &[], 1.0);
+                    o_trunk.update(&mut trunk, &g_trunk, &[], 1.0);
+                    o_head.update(&mut head, &g_head, &[], 1.0);
+                    step += 1;
+                    continue;
+                }
                 // Classification on the source batch.
                 let f = trunk.forward_taped(trunk.tensor(xbs.view()).leaky_traced());
                 let logits = head.forward_taped(f);
@@ -145,30 +157,8 @@ impl DeepDa {
                 let g = loss.backward();
                 let mut g_trunk = gradients_of(&trunk, &g);
                 let mut g_head = gradients_of(&head, &g);
-                let progress = step as f32 / total;
                 match self.kind {
-                    DeepKind::SourceOnly => {}
-                    DeepKind::Dann => {
-                        let lam = self.lambda * (2.0 / (1.0 + (-10.0 * progress).exp()) - 1.0);
-                        let mut g_dom: Option<Vec<Vec<f32>>> = None;
-                        for (xb, label) in [(&xbs, 0usize), (&xbt, 1usize)] {
-                            let f = trunk.forward_taped(trunk.tensor(xb.view()).leaky_traced());
-                            let z = dom.forward_taped(grad_reverse(f, lam));
-                            let y = Array1::from_elem(xb.nrows(), label);
-                            let t = one_hot(y.view(), 2);
-                            // Mean over both batches: each half weighs ½.
-                            let loss =
-                                cross_entropy_with_logits_loss(z, dom.tensor(t.view())) * 0.5;
-                            let g = loss.backward();
-                            add(&mut g_trunk, &gradients_of(&trunk, &g), 1.0);
-                            let gd = gradients_of(&dom, &g);
-                            match &mut g_dom {
-                                None => g_dom = Some(gd),
-                                Some(acc) => add(acc, &gd, 1.0),
-                            }
-                        }
-                        o_dom.update(&mut dom, &g_dom.expect("two batches"), &[], 1.0);
-                    }
+                    DeepKind::SourceOnly | DeepKind::Dann => {}
                     DeepKind::Dan => {
                         let fs = features(&trunk, xbs.view())?;
                         let ft = features(&trunk, xbt.view())?;
@@ -215,6 +205,39 @@ impl DeepDa {
         }
         Ok(out)
     }
+}
+
+/// One DANN step's gradients for (trunk, head, domain classifier), from one taped graph:
+/// the source batch goes through the trunk once and its features feed both the label head
+/// and, through a second handle on the same tape node (`retaped`; dfdx merges tapes and
+/// runs them in creation order), the gradient-reversal layer and the domain classifier;
+/// the target batch feeds the domain classifier. Loss: cross-entropy of the labels plus
+/// the domain cross-entropy averaged over both batches (each half weighs ½).
+fn dann_gradients(
+    [trunk, head, dom]: [&Mlp; 3],
+    xbs: &Array2<f32>,
+    ysb: &Array2<f32>,
+    xbt: &Array2<f32>,
+    lam: f32,
+) -> [Vec<Vec<f32>>; 3] {
+    let fs = trunk.forward_taped(trunk.tensor(xbs.view()).leaky_traced());
+    let fs_dom = fs.retaped::<OwnedTape<f32, Cpu>>();
+    let class = cross_entropy_with_logits_loss(head.forward_taped(fs), head.tensor(ysb.view()));
+    let ft = trunk.forward_taped(trunk.tensor(xbt.view()).leaky_traced());
+    let domain_loss = |f, label: usize, n: usize| {
+        let t = one_hot(Array1::from_elem(n, label).view(), 2);
+        cross_entropy_with_logits_loss(
+            dom.forward_taped(grad_reverse(f, lam)),
+            dom.tensor(t.view()),
+        ) * 0.5
+    };
+    let loss = class + domain_loss(fs_dom, 0, xbs.nrows()) + domain_loss(ft, 1, xbt.nrows());
+    let g = loss.backward();
+    [
+        gradients_of(trunk, &g),
+        gradients_of(head, &g),
+        gradients_of(dom, &g),
+    ]
 }
 
 fn add(acc: &mut [Vec<f32>], g: &[Vec<f32>], w: f32) {
@@ -337,6 +360,64 @@ mod tests {
             b[(i, j)] -= h;
             (f(&a) - f(&b)) / (2.0 * h)
         })
+    }
+
+    /// The one-graph DANN step gives the gradients of the earlier three-backward step (the
+    /// label loss back-propagated alone, then each half of the domain loss alone, summed):
+    /// the same mathematics, so equal to float rounding.
+    #[test]
+    fn one_graph_dann_gradients_equal_three_separate_backward_passes() {
+        let trunk = Mlp::new(&[3, 5], &[Activation::Relu], 1).unwrap();
+        let head = Mlp::new(&[5, 2], &[Activation::Identity], 2).unwrap();
+        let dom = Mlp::new(&[5, 5, 2], &[Activation::Relu, Activation::Identity], 3).unwrap();
+        let xs = sample(6, 0.0, 0).mapv(|v| v as f32);
+        let xt = sample(4, 0.4, 5).mapv(|v| v as f32);
+        let ys = one_hot(Array1::from(vec![0, 1, 1, 0, 1, 0]).view(), 2);
+        let lam = 0.7;
+        let [gt, gh, gd] = dann_gradients([&trunk, &head, &dom], &xs, &ys, &xt, lam);
+        // The earlier computation.
+        let f = trunk.forward_taped(trunk.tensor(xs.view()).leaky_traced());
+        let loss = cross_entropy_with_logits_loss(head.forward_taped(f), head.tensor(ys.view()));
+        let g = loss.backward();
+        let (mut want_t, want_h) = (gradients_of(&trunk, &g), gradients_of(&head, &g));
+        let mut want_d: Option<Vec<Vec<f32>>> = None;
+        for (xb, label) in [(&xs, 0usize), (&xt, 1usize)] {
+            let f = trunk.forward_taped(trunk.tensor(xb.view()).leaky_traced());
+            let z = dom.forward_taped(grad_reverse(f, lam));
+            let t = one_hot(Array1::from_elem(xb.nrows(), label).view(), 2);
+            let g = (cross_entropy_with_logits_loss(z, dom.tensor(t.view())) * 0.5).backward();
+            add(&mut want_t, &gradients_of(&trunk, &g), 1.0);
+            let d = gradients_of(&dom, &g);
+            match &mut want_d {
+                None => want_d = Some(d),
+                Some(acc) => add(acc, &d, 1.0),
+            }
+        }
+        let want_d = want_d.unwrap();
+        for (got, want, what) in [
+            (&gt, &want_t, "trunk"),
+            (&gh, &want_h, "head"),
+            (&gd, &want_d, "domain"),
+        ] {
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (a, b) in got.iter().flatten().zip(want.iter().flatten()) {
+                assert!((a - b).abs() < 1e-6, "{what}: {a} vs {b}");
+            }
+        }
+        // The reversal reaches the trunk: its gradient differs from the label loss's alone.
+        assert!(gt
+            .iter()
+            .flatten()
+            .zip(
+                gradients_of(&trunk, &{
+                    let f = trunk.forward_taped(trunk.tensor(xs.view()).leaky_traced());
+                    cross_entropy_with_logits_loss(head.forward_taped(f), head.tensor(ys.view()))
+                        .backward()
+                })
+                .iter()
+                .flatten()
+            )
+            .any(|(a, b)| (a - b).abs() > 1e-4));
     }
 
     #[test]
