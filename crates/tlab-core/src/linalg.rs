@@ -94,6 +94,16 @@ pub fn sym_eigh(a: ArrayView2<'_, f64>) -> Result<(Array1<f64>, Array2<f64>)> {
     })
 }
 
+/// The rows of `x` less their mean (for the principal-axes solvers).
+fn centred_rows(x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+    let mean = x
+        .mean_axis(ndarray::Axis(0))
+        .ok_or_else(|| CoreError::Empty {
+            context: "principal axes".into(),
+        })?;
+    Ok(&x - &mean)
+}
+
 /// The `dim` leading principal axes (features × dim, unit columns, largest variance first)
 /// of the rows of `x`, from the eigen-decomposition of the centred scatter matrix.
 pub fn principal_axes(x: ArrayView2<'_, f64>, dim: usize) -> Result<Array2<f64>> {
@@ -105,12 +115,7 @@ pub fn principal_axes(x: ArrayView2<'_, f64>, dim: usize) -> Result<Array2<f64>>
             format!("1..={d} (the feature count)"),
         ));
     }
-    let mean = x
-        .mean_axis(ndarray::Axis(0))
-        .ok_or_else(|| CoreError::Empty {
-            context: "principal axes".into(),
-        })?;
-    let centred = &x - &mean;
+    let centred = centred_rows(x)?;
     let scatter = matmul(centred.view(), true, centred.view(), false)?;
     let (_, vecs) = sym_eigh(scatter.view())?;
     let mut axes = Array2::zeros((d, dim));
@@ -144,12 +149,7 @@ pub fn principal_axes_randomized(
             format!("1..={} (the feature count and the row count)", d.min(n)),
         ));
     }
-    let mean = x
-        .mean_axis(ndarray::Axis(0))
-        .ok_or_else(|| CoreError::Empty {
-            context: "principal axes".into(),
-        })?;
-    let centred = &x - &mean;
+    let centred = centred_rows(x)?;
     let l = (dim + 10).min(d).min(n);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let omega = Array2::from_shape_simple_fn((d, l), || StandardNormal.sample(&mut rng));

@@ -124,6 +124,17 @@ impl Dense {
         v
     }
 
+    /// `x W + b`, layer-normalised when the layer has a norm (the input of its activation;
+    /// the bias enters the tape through `broadcast_like` on the taped product).
+    fn pre_activation(&self, x: Taped) -> Taped {
+        let s = (x.shape().0, self.outputs());
+        let z = x.matmul(self.w.clone()) + self.b.clone().broadcast_like::<_, Axis<0>>(&s);
+        match &self.norm {
+            Some(norm) => norm.apply(z),
+            None => z,
+        }
+    }
+
     /// How many parameter tensors the layer has (2, or 4 with a layer norm).
     pub fn n_param_tensors(&self) -> usize {
         if self.norm.is_some() {
@@ -234,14 +245,8 @@ impl Mlp {
     pub fn forward_train(&self, mut x: Taped, rng: &mut ChaCha8Rng) -> Taped {
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate() {
-            let n = x.shape().0;
-            let o = l.w.shape().1;
-            let z = x.matmul(l.w.clone()) + l.b.clone().broadcast_like::<_, Axis<0>>(&(n, o));
-            let z = match &l.norm {
-                Some(norm) => norm.apply(z),
-                None => z,
-            };
-            x = act_taped(z, l.activation);
+            let (n, o) = (x.shape().0, l.outputs());
+            x = act_taped(l.pre_activation(x), l.activation);
             if self.dropout > 0.0 && i < last {
                 let keep = 1.0 - self.dropout;
                 let mask: Vec<f32> = (0..n * o)
@@ -300,14 +305,7 @@ impl Mlp {
     /// The forward pass on a taped batch (the parameters enter the tape here).
     pub fn forward_taped(&self, mut x: Taped) -> Taped {
         for l in &self.layers {
-            let n = x.shape().0;
-            let o = l.w.shape().1;
-            let z = x.matmul(l.w.clone()) + l.b.clone().broadcast_like::<_, Axis<0>>(&(n, o));
-            let z = match &l.norm {
-                Some(norm) => norm.apply(z),
-                None => z,
-            };
-            x = act_taped(z, l.activation);
+            x = act_taped(l.pre_activation(x), l.activation);
         }
         x
     }

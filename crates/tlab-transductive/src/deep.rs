@@ -136,30 +136,28 @@ impl DeepDa {
                 let xbs = xs.select(Axis(0), &bs);
                 let xbt = xt.select(Axis(0), &bt);
                 let progress = step as f32 / total;
-                if self.kind == DeepKind::Dann {
-                    let lam = self.lambda * (2.0 / (1.0 + (-10.0 * progress).exp()) - 1.0);
-                    let ysb = ys.select(Axis(0), &bs);
-                    let [g_trunk, g_head, g_dom] =
-                        dann_gradients([&trunk, &head, &dom], &xbs, &ysb, &xbt, lam);
-                    o_dom.update(&mut dom, &g_dom, &[], 1.0);
-                    o_trunk.update(&mut trunk, &g_trunk, &[], 1.0);
-                    o_head.update(&mut head, &g_head, &[], 1.0);
-                    step += 1;
-                    continue;
-                }
-                // Classification on the source batch.
-                let f = trunk.forward_taped(trunk.tensor(xbs.view()).leaky_traced());
-                let logits = head.forward_taped(f);
-                let loss = cross_entropy_with_logits_loss(
-                    logits,
-                    head.tensor(ys.select(Axis(0), &bs).view()),
-                );
-                let g = loss.backward();
-                let mut g_trunk = gradients_of(&trunk, &g);
-                let mut g_head = gradients_of(&head, &g);
-                match self.kind {
-                    DeepKind::SourceOnly | DeepKind::Dann => {}
+                let ysb = ys.select(Axis(0), &bs);
+                // Classification on the source batch (DANN builds it into its own graph).
+                let class_grads = || {
+                    let f = trunk.forward_taped(trunk.tensor(xbs.view()).leaky_traced());
+                    let loss = cross_entropy_with_logits_loss(
+                        head.forward_taped(f),
+                        head.tensor(ysb.view()),
+                    );
+                    let g = loss.backward();
+                    (gradients_of(&trunk, &g), gradients_of(&head, &g))
+                };
+                let (g_trunk, g_head) = match self.kind {
+                    DeepKind::SourceOnly => class_grads(),
+                    DeepKind::Dann => {
+                        let lam = self.lambda * (2.0 / (1.0 + (-10.0 * progress).exp()) - 1.0);
+                        let [g_trunk, g_head, g_dom] =
+                            dann_gradients([&trunk, &head, &dom], &xbs, &ysb, &xbt, lam);
+                        o_dom.update(&mut dom, &g_dom, &[], 1.0);
+                        (g_trunk, g_head)
+                    }
                     DeepKind::Dan => {
+                        let (mut g_trunk, g_head) = class_grads();
                         let fs = features(&trunk, xbs.view())?;
                         let ft = features(&trunk, xbt.view())?;
                         let (gs, gt) = mmd_grad(fs.view(), ft.view());
@@ -169,8 +167,10 @@ impl DeepDa {
                             let g = surrogate.backward();
                             add(&mut g_trunk, &gradients_of(&trunk, &g), self.lambda);
                         }
+                        (g_trunk, g_head)
                     }
                     DeepKind::DeepCoral => {
+                        let (mut g_trunk, mut g_head) = class_grads();
                         // On the class scores (the paper's fc8), through head and trunk.
                         let zs = head
                             .forward(trunk.forward(xbs.view())?.view())?
@@ -187,8 +187,9 @@ impl DeepDa {
                             add(&mut g_trunk, &gradients_of(&trunk, &g), self.lambda);
                             add(&mut g_head, &gradients_of(&head, &g), self.lambda);
                         }
+                        (g_trunk, g_head)
                     }
-                }
+                };
                 o_trunk.update(&mut trunk, &g_trunk, &[], 1.0);
                 o_head.update(&mut head, &g_head, &[], 1.0);
                 step += 1;
@@ -277,17 +278,7 @@ pub fn mmd_grad(fs: ArrayView2<'_, f64>, ft: ArrayView2<'_, f64>) -> (Array2<f32
         .collect();
     off.sort_by(f64::total_cmp);
     let med = off.get(off.len() / 2).copied().unwrap_or(1.0).max(1e-12);
-    // Coefficient of k(z_i, z_j) in MMD²: a_i a_j with a = 1/ns on source, −1/nt on target.
-    let a: Vec<f64> = (0..n)
-        .map(|i| {
-            if i < ns {
-                1.0 / ns as f64
-            } else {
-                -1.0 / nt as f64
-            }
-        })
-        .collect();
-    let a = Array1::from(a);
+    let a = mmd_coefficients(ns, nt);
     let mut grad = Array2::<f64>::zeros(z.dim());
     for scale in [0.25, 0.5, 1.0, 2.0, 4.0] {
         let gamma = 1.0 / (scale * med);
@@ -308,13 +299,10 @@ pub fn mmd_grad(fs: ArrayView2<'_, f64>, ft: ArrayView2<'_, f64>) -> (Array2<f32
     (gs, gt)
 }
 
-/// The multi-kernel MMD² value whose gradient [`mmd_grad`] gives (for tests).
-#[cfg(test)]
-fn mmd_value(fs: ArrayView2<'_, f64>, ft: ArrayView2<'_, f64>, med: f64) -> f64 {
-    let (ns, nt) = (fs.nrows(), ft.nrows());
-    let z = ndarray::concatenate(Axis(0), &[fs.view(), ft.view()]).expect("same width");
-    let n = ns + nt;
-    let a: Vec<f64> = (0..n)
+/// Coefficient of k(z_i, z_j) in MMD² is a_i a_j, with a = 1/ns on the source rows and
+/// −1/nt on the target rows (source first).
+fn mmd_coefficients(ns: usize, nt: usize) -> Array1<f64> {
+    (0..ns + nt)
         .map(|i| {
             if i < ns {
                 1.0 / ns as f64
@@ -322,7 +310,16 @@ fn mmd_value(fs: ArrayView2<'_, f64>, ft: ArrayView2<'_, f64>, med: f64) -> f64 
                 -1.0 / nt as f64
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The multi-kernel MMD² value whose gradient [`mmd_grad`] gives (for tests).
+#[cfg(test)]
+fn mmd_value(fs: ArrayView2<'_, f64>, ft: ArrayView2<'_, f64>, med: f64) -> f64 {
+    let (ns, nt) = (fs.nrows(), ft.nrows());
+    let z = ndarray::concatenate(Axis(0), &[fs.view(), ft.view()]).expect("same width");
+    let n = ns + nt;
+    let a = mmd_coefficients(ns, nt);
     let mut v = 0.0;
     for scale in [0.25, 0.5, 1.0, 2.0, 4.0] {
         let gamma = 1.0 / (scale * med);
