@@ -6,7 +6,7 @@
 //! of the tasks' gradients (weights `task_weights`). Tasks may have different label sets.
 
 use dfdx::prelude::*;
-use ndarray::{ArrayView1, ArrayView2, Axis};
+use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tlab_core::CoreError;
@@ -104,12 +104,12 @@ pub fn train_multi_task(
                     queues[i].reverse();
                 }
                 let b = queues[i].pop().expect("refilled");
-                let xb = t.x.select(Axis(0), &b);
-                let tb = targets[i].select(Axis(0), &b);
+                let xb = tlab_nn::gather_rows(t.x.view(), &b);
+                let tb = tlab_nn::gather_rows(targets[i].view(), &b);
                 let mut layers = trunk.layers.clone();
                 layers.extend(heads[i].layers.iter().cloned());
                 let joint = Mlp::from_layers(layers)?;
-                let logits = joint.forward_taped(joint.tensor(xb.view()).leaky_traced());
+                let logits = joint.forward_batch(xb.view());
                 let loss = cross_entropy_with_logits_loss(logits, joint.tensor(tb.view()));
                 let g = gradients_of(&joint, &loss.backward());
                 let (tg, hg) = g.split_at(n_trunk);

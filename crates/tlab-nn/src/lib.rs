@@ -15,6 +15,7 @@
 //! from [`Mlp::forward_taped`]. Not here yet (the deep issue): SGD with momentum, schedules,
 //! early stopping, freezing, gradient reversal, safetensors.
 
+mod affine;
 pub mod safetensors;
 pub mod train;
 
@@ -125,13 +126,21 @@ impl Dense {
     }
 
     /// `x W + b`, layer-normalised when the layer has a norm (the input of its activation;
-    /// the bias enters the tape through `broadcast_like` on the taped product).
-    fn pre_activation(&self, x: Taped) -> Taped {
-        let s = (x.shape().0, self.outputs());
-        let z = x.matmul(self.w.clone()) + self.b.clone().broadcast_like::<_, Axis<0>>(&s);
+    /// the affine map is one taped op on faer's products, see `affine.rs`). `input_grad`:
+    /// whether `x` needs a gradient (not when it is a batch of data rows).
+    fn pre_activation(&self, x: Taped, input_grad: bool) -> Taped {
+        let z = affine::affine(x, &self.w, &self.b, input_grad, false);
         match &self.norm {
             Some(norm) => norm.apply(z),
             None => z,
+        }
+    }
+
+    /// `act(norm(x W + b))`; a plain ReLU layer is one op (`affine.rs`).
+    fn apply(&self, x: Taped, input_grad: bool) -> Taped {
+        match (&self.norm, self.activation) {
+            (None, Activation::Relu) => affine::affine(x, &self.w, &self.b, input_grad, true),
+            _ => act_taped(self.pre_activation(x, input_grad), self.activation),
         }
     }
 
@@ -242,11 +251,30 @@ impl Mlp {
 
     /// The training forward pass: as [`Mlp::forward_taped`], with inverted dropout (masks
     /// drawn from `rng`, kept units scaled by 1/(1 − p)) after every hidden layer.
-    pub fn forward_train(&self, mut x: Taped, rng: &mut ChaCha8Rng) -> Taped {
+    pub fn forward_train(&self, x: Taped, rng: &mut ChaCha8Rng) -> Taped {
+        self.forward_from(x, true, Some(rng))
+    }
+
+    /// [`Mlp::forward_train`] on a batch of data rows (no gradient is computed for them).
+    pub fn forward_train_batch(&self, x: ArrayView2<'_, f32>, rng: &mut ChaCha8Rng) -> Taped {
+        self.forward_from(self.tensor(x).leaky_traced(), false, Some(rng))
+    }
+
+    /// The forward pass, with dropout when given the mask stream; `input_grad` as in
+    /// [`Dense::pre_activation`], for the first layer.
+    fn forward_from(
+        &self,
+        mut x: Taped,
+        input_grad: bool,
+        mut dropout_rng: Option<&mut ChaCha8Rng>,
+    ) -> Taped {
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate() {
             let (n, o) = (x.shape().0, l.outputs());
-            x = act_taped(l.pre_activation(x), l.activation);
+            x = l.apply(x, input_grad || i > 0);
+            let Some(rng) = dropout_rng.as_deref_mut() else {
+                continue;
+            };
             if self.dropout > 0.0 && i < last {
                 let keep = 1.0 - self.dropout;
                 let mask: Vec<f32> = (0..n * o)
@@ -298,16 +326,21 @@ impl Mlp {
     /// A batch of rows as an untaped tensor.
     pub fn tensor(&self, x: ArrayView2<'_, f32>) -> Matrix {
         let (n, d) = x.dim();
-        self.dev
-            .tensor_from_vec(x.as_standard_layout().iter().copied().collect(), (n, d))
+        let values = match x.as_slice() {
+            Some(s) => s.to_vec(),
+            None => x.iter().copied().collect(),
+        };
+        self.dev.tensor_from_vec(values, (n, d))
     }
 
     /// The forward pass on a taped batch (the parameters enter the tape here).
-    pub fn forward_taped(&self, mut x: Taped) -> Taped {
-        for l in &self.layers {
-            x = act_taped(l.pre_activation(x), l.activation);
-        }
-        x
+    pub fn forward_taped(&self, x: Taped) -> Taped {
+        self.forward_from(x, true, None)
+    }
+
+    /// [`Mlp::forward_taped`] on a batch of data rows (no gradient is computed for them).
+    pub fn forward_batch(&self, x: ArrayView2<'_, f32>) -> Taped {
+        self.forward_from(self.tensor(x).leaky_traced(), false, None)
     }
 
     /// The forward pass without a tape, rows in and rows out.
@@ -318,7 +351,7 @@ impl Mlp {
                 detail: format!("expects {} features, given {}", self.n_inputs(), x.ncols()),
             });
         }
-        let out = self.forward_taped(self.tensor(x).leaky_traced());
+        let out = self.forward_batch(x);
         let (n, o) = *out.shape();
         Ok(Array2::from_shape_vec((n, o), out.as_vec()).expect("n × o values"))
     }
@@ -384,6 +417,21 @@ pub fn batches(n: usize, batch: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> 
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     order.chunks(batch.max(1)).map(<[usize]>::to_vec).collect()
+}
+
+/// The rows `idx` of `x` (as `x.select(Axis(0), idx)`, one slice copy a row where the
+/// rows are contiguous). Panics on an index out of range, as `select` does.
+pub fn gather_rows<T: Copy + Default>(x: ArrayView2<'_, T>, idx: &[usize]) -> Array2<T> {
+    let d = x.ncols();
+    let mut v = Vec::with_capacity(idx.len() * d);
+    for &i in idx {
+        let r = x.row(i);
+        match r.as_slice() {
+            Some(s) => v.extend_from_slice(s),
+            None => v.extend(r.iter().copied()),
+        }
+    }
+    Array2::from_shape_vec((idx.len(), d), v).expect("idx.len() × d values")
 }
 
 /// Every parameter of `model` as its own vector (layer by layer, weight then bias).

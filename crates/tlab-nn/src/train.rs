@@ -5,7 +5,7 @@
 //! validation split that the caller takes from rows the setting allows.
 
 use dfdx::prelude::*;
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -136,18 +136,7 @@ impl Optimizer {
                 let (m, v) = (&mut self.m[k], &mut self.v[k]);
                 match self.spec {
                     OptimizerSpec::Adam { lr, weight_decay } => {
-                        let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
-                        let (b1t, b2t) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
-                        // Zipped slices (no bounds checks) so the loop vectorises; the
-                        // arithmetic is the same per element.
-                        for (((p, g), m), v) in
-                            p.iter_mut().zip(&g[..]).zip(m.iter_mut()).zip(v.iter_mut())
-                        {
-                            let gi = g + weight_decay * *p;
-                            *m = b1 * *m + (1.0 - b1) * gi;
-                            *v = b2 * *v + (1.0 - b2) * gi * gi;
-                            *p -= rate * lr * (*m / b1t) / ((*v / b2t).sqrt() + eps);
-                        }
+                        adam_step(p, g, m, v, self.t, rate * lr, weight_decay);
                     }
                     OptimizerSpec::Sgd {
                         lr,
@@ -170,6 +159,29 @@ impl Optimizer {
             }
         }
     }
+}
+
+/// One Adam step over a parameter tensor, in `torch.optim.Adam`'s arithmetic (its
+/// single-tensor path): `g += wd·p; m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²;
+/// p −= (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)`, β = (0.9, 0.999), ε = 1e-8.
+/// The loop runs under `pulp`'s run-time dispatch (AVX2 where the CPU has it, baseline
+/// x86-64 otherwise): the arithmetic per element is the same IEEE operations on either path
+/// (no fused multiply-adds), so a seed gives the same bytes on both.
+fn adam_step(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], t: i32, lr: f32, wd: f32) {
+    let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
+    let step = lr / (1.0 - b1.powi(t));
+    let root_b2t = (1.0 - b2.powi(t)).sqrt();
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let gi = g + wd * *p;
+                *m = b1 * *m + (1.0 - b1) * gi;
+                *v = b2 * *v + (1.0 - b2) * gi * gi;
+                *p -= step * *m / (v.sqrt() / root_b2t + eps);
+            }
+        },
+    )
 }
 
 /// Every parameter's gradient, in the model's parameter order.
@@ -328,13 +340,12 @@ pub fn train_classifier(
         let mut sum = 0.0f32;
         let mut seen = 0usize;
         for b in batches(x.nrows(), config.batch, &mut order) {
-            let xb = x.select(Axis(0), &b);
-            let tb = targets.select(Axis(0), &b);
-            let input = model.tensor(xb.view()).leaky_traced();
+            let xb = crate::gather_rows(x, &b);
+            let tb = crate::gather_rows(targets.view(), &b);
             let logits = if model.dropout > 0.0 {
-                model.forward_train(input, &mut order)
+                model.forward_train_batch(xb.view(), &mut order)
             } else {
-                model.forward_taped(input)
+                model.forward_batch(xb.view())
             };
             let loss = cross_entropy_with_logits_loss(logits, model.tensor(tb.view()));
             sum += loss.array() * b.len() as f32;
@@ -443,7 +454,7 @@ mod tests {
             [-0.3094195, 0.589_194_8, -0.006_999_9],
         ];
         for step in want {
-            let pred = m.forward_taped(m.tensor(x.view()).leaky_traced());
+            let pred = m.forward_batch(x.view());
             let g = mse_loss(pred, m.tensor(y.view())).backward();
             let grads = gradients_of(&m, &g);
             opt.update(&mut m, &grads, &[], 1.0);
@@ -506,8 +517,14 @@ mod tests {
         let y = ndarray::Array1::from_shape_fn(60, |_| rng.gen_range(0..2usize));
         let (tr, va) = stratified_split(y.view(), 0.25, 0);
         assert_eq!(tr.len() + va.len(), 60);
-        let (xt, yt) = (x.select(Axis(0), &tr), y.select(Axis(0), &tr));
-        let (xv, yv) = (x.select(Axis(0), &va), y.select(Axis(0), &va));
+        let (xt, yt) = (
+            x.select(ndarray::Axis(0), &tr),
+            y.select(ndarray::Axis(0), &tr),
+        );
+        let (xv, yv) = (
+            x.select(ndarray::Axis(0), &va),
+            y.select(ndarray::Axis(0), &va),
+        );
         let cfg = TrainConfig {
             epochs: 200,
             batch: 8,
@@ -595,8 +612,7 @@ mod layer_tests {
         );
         let run = |seed: u64| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            net.forward_train(net.tensor(x.view()).leaky_traced(), &mut rng)
-                .as_vec()
+            net.forward_train_batch(x.view(), &mut rng).as_vec()
         };
         assert_eq!(run(3), run(3));
         assert!(Mlp::new(&[2, 2], &[Activation::Relu], 0)

@@ -25,6 +25,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tlab_core::{LabeledDomain, UnlabeledDomain};
+use tlab_nn::gather_rows;
 use tlab_nn::train::{gradients_of, one_hot};
 use tlab_nn::{batches, grad_reverse, Activation, Mlp, Optimizer, OptimizerSpec};
 
@@ -133,13 +134,13 @@ impl DeepDa {
                     qt.reverse();
                 }
                 let (bs, bt) = (qs.pop().expect("refilled"), qt.pop().expect("refilled"));
-                let xbs = xs.select(Axis(0), &bs);
-                let xbt = xt.select(Axis(0), &bt);
+                let xbs = gather_rows(xs.view(), &bs);
+                let xbt = gather_rows(xt.view(), &bt);
                 let progress = step as f32 / total;
-                let ysb = ys.select(Axis(0), &bs);
+                let ysb = gather_rows(ys.view(), &bs);
                 // Classification on the source batch (DANN builds it into its own graph).
                 let class_grads = || {
-                    let f = trunk.forward_taped(trunk.tensor(xbs.view()).leaky_traced());
+                    let f = trunk.forward_batch(xbs.view());
                     let loss = cross_entropy_with_logits_loss(
                         head.forward_taped(f),
                         head.tensor(ysb.view()),
@@ -162,7 +163,7 @@ impl DeepDa {
                         let ft = features(&trunk, xbt.view())?;
                         let (gs, gt) = mmd_grad(fs.view(), ft.view());
                         for (xb, gfeat) in [(&xbs, gs), (&xbt, gt)] {
-                            let f = trunk.forward_taped(trunk.tensor(xb.view()).leaky_traced());
+                            let f = trunk.forward_batch(xb.view());
                             let surrogate = (f * trunk.tensor(gfeat.view())).sum();
                             let g = surrogate.backward();
                             add(&mut g_trunk, &gradients_of(&trunk, &g), self.lambda);
@@ -180,7 +181,7 @@ impl DeepDa {
                             .mapv(f64::from);
                         let (gs, gt) = coral_grad(zs.view(), zt.view());
                         for (xb, gz) in [(&xbs, gs), (&xbt, gt)] {
-                            let f = trunk.forward_taped(trunk.tensor(xb.view()).leaky_traced());
+                            let f = trunk.forward_batch(xb.view());
                             let z = head.forward_taped(f);
                             let surrogate = (z * head.tensor(gz.view())).sum();
                             let g = surrogate.backward();
@@ -221,10 +222,10 @@ fn dann_gradients(
     xbt: &Array2<f32>,
     lam: f32,
 ) -> [Vec<Vec<f32>>; 3] {
-    let fs = trunk.forward_taped(trunk.tensor(xbs.view()).leaky_traced());
+    let fs = trunk.forward_batch(xbs.view());
     let fs_dom = fs.retaped::<OwnedTape<f32, Cpu>>();
     let class = cross_entropy_with_logits_loss(head.forward_taped(fs), head.tensor(ysb.view()));
-    let ft = trunk.forward_taped(trunk.tensor(xbt.view()).leaky_traced());
+    let ft = trunk.forward_batch(xbt.view());
     let domain_loss = |f, label: usize, n: usize| {
         let t = one_hot(Array1::from_elem(n, label).view(), 2);
         cross_entropy_with_logits_loss(
@@ -373,13 +374,13 @@ mod tests {
         let lam = 0.7;
         let [gt, gh, gd] = dann_gradients([&trunk, &head, &dom], &xs, &ys, &xt, lam);
         // The earlier computation.
-        let f = trunk.forward_taped(trunk.tensor(xs.view()).leaky_traced());
+        let f = trunk.forward_batch(xs.view());
         let loss = cross_entropy_with_logits_loss(head.forward_taped(f), head.tensor(ys.view()));
         let g = loss.backward();
         let (mut want_t, want_h) = (gradients_of(&trunk, &g), gradients_of(&head, &g));
         let mut want_d: Option<Vec<Vec<f32>>> = None;
         for (xb, label) in [(&xs, 0usize), (&xt, 1usize)] {
-            let f = trunk.forward_taped(trunk.tensor(xb.view()).leaky_traced());
+            let f = trunk.forward_batch(xb.view());
             let z = dom.forward_taped(grad_reverse(f, lam));
             let t = one_hot(Array1::from_elem(xb.nrows(), label).view(), 2);
             let g = (cross_entropy_with_logits_loss(z, dom.tensor(t.view())) * 0.5).backward();
@@ -407,7 +408,7 @@ mod tests {
             .flatten()
             .zip(
                 gradients_of(&trunk, &{
-                    let f = trunk.forward_taped(trunk.tensor(xs.view()).leaky_traced());
+                    let f = trunk.forward_batch(xs.view());
                     cross_entropy_with_logits_loss(head.forward_taped(f), head.tensor(ys.view()))
                         .backward()
                 })

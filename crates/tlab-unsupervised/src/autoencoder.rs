@@ -69,12 +69,12 @@ pub fn train(spec: &RepresentationSpec, x: ArrayView2<'_, f64>, seed: u64) -> Re
     for _ in 0..epochs {
         let (mut total, mut count) = (0.0f32, 0usize);
         for rows in batches(z.nrows(), batch, &mut rng) {
-            let clean = z.select(Axis(0), &rows);
+            let clean = tlab_nn::gather_rows(z.view(), &rows);
             let mut input = clean.clone();
             if noise > 0.0 {
                 input.mapv_inplace(|v| if rng.gen::<f64>() < noise { 0.0 } else { v });
             }
-            let h = encoder.forward_taped(encoder.tensor(input.view()).leaky_traced());
+            let h = encoder.forward_batch(input.view());
             let loss = if rho > 0.0 {
                 // ρ̂ (batch mean per unit), used twice: a second handle on the same tape
                 // node (dfdx merges tapes and orders their operations by creation time).
