@@ -48,19 +48,37 @@ impl MmdEmbedding {
         x: ArrayView2<'_, f64>,
         terms: &[(f64, Array1<f64>)],
     ) -> Result<Array2<f64>> {
-        let (n, m) = x.dim();
+        self.projection_with_scatter(x, terms, &centred_scatter(x))
+    }
+
+    /// [`MmdEmbedding::projection`] given `Xᵀ H X` ([`centred_scatter`] of `x`), which does
+    /// not change across JDA's iterations.
+    fn projection_with_scatter(
+        &self,
+        x: ArrayView2<'_, f64>,
+        terms: &[(f64, Array1<f64>)],
+        b: &Array2<f64>,
+    ) -> Result<Array2<f64>> {
+        let m = x.ncols();
         let mut a = Array2::<f64>::eye(m) * self.lambda;
         let frob = frobenius(terms);
         let scale = if frob > 0.0 { 1.0 / frob } else { 0.0 };
         for (w, v) in terms {
-            let p = x.t().dot(v);
-            let p2 = p.view().insert_axis(Axis(1));
-            a.scaled_add(w * scale, &p2.dot(&p2.t()));
+            // p = Xᵀv summed row by row, in the order of ndarray's `x.t().dot(v)` (each p_j
+            // = Σ_i x_ij v_i from i = 0; rows with v_i = 0 add exactly nothing), then
+            // A += w·scale·(p pᵀ) element by element as `scaled_add` of the outer product
+            // did: the same bits, without a strided dot per feature.
+            let mut p = Array1::<f64>::zeros(m);
+            for (row, &vi) in x.outer_iter().zip(v) {
+                if vi != 0.0 {
+                    p.zip_mut_with(&row, |pj, &xij| *pj += xij * vi);
+                }
+            }
+            let ws = w * scale;
+            for (mut a_row, &pi) in a.outer_iter_mut().zip(&p) {
+                a_row.zip_mut_with(&p, |aij, &pj| *aij += ws * (pi * pj));
+            }
         }
-        let mean = mean_rows(x);
-        let mut b = x.t().dot(&x);
-        let mv = mean.view().insert_axis(Axis(1));
-        b.scaled_add(-(n as f64), &mv.dot(&mv.t()));
         let (_, vecs) = linalg::sym_gen_eigh(b.view(), a.view())?;
         // Largest ν first = smallest φ first; unit Euclidean length per axis.
         let mut proj = Array2::zeros((m, self.dim));
@@ -77,6 +95,16 @@ impl MmdEmbedding {
         }
         Ok(proj)
     }
+}
+
+/// `Xᵀ H X`, the centred scatter of the rows of `x`: `XᵀX − n·x̄x̄ᵀ`.
+fn centred_scatter(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let n = x.nrows();
+    let mean = mean_rows(x);
+    let mut b = x.t().dot(&x);
+    let mv = mean.view().insert_axis(Axis(1));
+    b.scaled_add(-(n as f64), &mv.dot(&mv.t()));
+    b
 }
 
 /// `‖Σ_k w_k v_k v_kᵀ‖_F` without forming the matrix: `√(Σ_{k,l} w_k w_l (v_k·v_l)²)`.
@@ -371,6 +399,7 @@ impl Iterative {
         let labeler = self.pseudo_labeler.build(seed)?;
         let mut pseudo: Option<Array1<usize>> = None;
         let mut out = None;
+        let scatter = centred_scatter(x.view());
         for it in 0..self.iterations {
             let mut terms = Vec::new();
             match (&pseudo, self.mu) {
@@ -396,7 +425,9 @@ impl Iterative {
                     );
                 }
             }
-            let proj = self.solver.projection(x.view(), &terms)?;
+            let proj = self
+                .solver
+                .projection_with_scatter(x.view(), &terms, &scatter)?;
             let emb = embed(&x, &proj, ns);
             if it + 1 < self.iterations {
                 let fit = labeler.fit(TrainSet::new(emb.source.view(), source.y().view(), k))?;
