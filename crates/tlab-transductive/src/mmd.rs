@@ -11,7 +11,11 @@
 //! scatter — and the pencil is solved as the symmetric-definite `B a = ν A a` with
 //! `A = Xᵀ M X + λ I` (positive definite, so Cholesky always succeeds) and `B = Xᵀ H X`,
 //! taking the `dim` largest ν = 1/φ; this stays stable where `Xᵀ H X` is singular
-//! (n_s + n_t < features). Each eigenvector is scaled to unit length, as scipy's `eig` and
+//! (n_s + n_t < features). A is λI plus the rank-r matrix P Pᵀ (r = the number of MMD terms,
+//! C + 1 at most), so `A^{-1/2}` is I plus a rank-r term and the pencil becomes the standard
+//! problem for B plus a rank-2r correction ([`linalg::sym_gen_eigh_low_rank`]): no m × m
+//! Cholesky factor, triangular solves or back-substitution, one eigendecomposition per
+//! solve. Each eigenvector is scaled to unit length, as scipy's `eig` and
 //! MATLAB's `eigs` return them: the published accuracies depend on that scaling.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -60,20 +64,32 @@ impl MmdEmbedding {
         b: &Array2<f64>,
     ) -> Result<Array2<f64>> {
         let m = x.ncols();
-        let mut a = Array2::<f64>::eye(m) * self.lambda;
         let frob = frobenius(terms);
         let scale = if frob > 0.0 { 1.0 / frob } else { 0.0 };
-        for (w, v) in terms {
-            // p = Xᵀv summed row by row, in the order of ndarray's `x.t().dot(v)` (each p_j
-            // = Σ_i x_ij v_i from i = 0; rows with v_i = 0 add exactly nothing), then
-            // A += w·scale·(p pᵀ) element by element as `scaled_add` of the outer product
-            // did: the same bits, without a strided dot per feature.
+        // Xᵀv per term, summed row by row (rows with v_i = 0 add nothing).
+        let xtv = |v: &Array1<f64>| {
             let mut p = Array1::<f64>::zeros(m);
             for (row, &vi) in x.outer_iter().zip(v) {
                 if vi != 0.0 {
                     p.zip_mut_with(&row, |pj, &xij| *pj += xij * vi);
                 }
             }
+            p
+        };
+        if terms.iter().all(|(w, _)| *w >= 0.0) {
+            // A = λI + P Pᵀ with P's columns √(w·scale)·Xᵀv: the low-rank solver, exact,
+            // with no m × m factorisation (JDA, BDA, W-BDA and TCA all have w ≥ 0).
+            let mut p = Array2::<f64>::zeros((m, terms.len()));
+            for (mut col, (w, v)) in p.columns_mut().into_iter().zip(terms) {
+                col.assign(&(xtv(v) * (w * scale).sqrt()));
+            }
+            let (_, proj) =
+                linalg::sym_gen_eigh_low_rank(b.view(), self.lambda, p.view(), self.dim)?;
+            return Ok(proj);
+        }
+        let mut a = Array2::<f64>::eye(m) * self.lambda;
+        for (w, v) in terms {
+            let p = xtv(v);
             let ws = w * scale;
             for (mut a_row, &pi) in a.outer_iter_mut().zip(&p) {
                 a_row.zip_mut_with(&p, |aij, &pj| *aij += ws * (pi * pj));
@@ -101,7 +117,7 @@ impl MmdEmbedding {
 fn centred_scatter(x: ArrayView2<'_, f64>) -> Array2<f64> {
     let n = x.nrows();
     let mean = mean_rows(x);
-    let mut b = x.t().dot(&x);
+    let mut b = linalg::matmul(x, true, x, false).expect("matching shapes");
     let mv = mean.view().insert_axis(Axis(1));
     b.scaled_add(-(n as f64), &mv.dot(&mv.t()));
     b
@@ -125,7 +141,7 @@ fn stacked(source: &LabeledDomain, target: &UnlabeledDomain) -> Array2<f64> {
 }
 
 fn embed(x: &Array2<f64>, proj: &Array2<f64>, ns: usize) -> Embedded {
-    let z = l2_rows(x.dot(proj));
+    let z = l2_rows(linalg::matmul(x.view(), false, proj.view(), false).expect("matching shapes"));
     Embedded {
         source: z.slice(ndarray::s![..ns, ..]).to_owned(),
         target: z.slice(ndarray::s![ns.., ..]).to_owned(),
@@ -431,7 +447,14 @@ impl Iterative {
             let emb = embed(&x, &proj, ns);
             if it + 1 < self.iterations {
                 let fit = labeler.fit(TrainSet::new(emb.source.view(), source.y().view(), k))?;
-                pseudo = Some(fit.predict(emb.target.view())?);
+                let next = fit.predict(emb.target.view())?;
+                // Pseudo-labels that did not change give the same terms, hence the same
+                // projection and the same labels in every later pass: this embedding is
+                // the one the remaining passes would return, bit for bit.
+                if pseudo.as_ref() == Some(&next) {
+                    return Ok(emb);
+                }
+                pseudo = Some(next);
             }
             out = Some(emb);
         }

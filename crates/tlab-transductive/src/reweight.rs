@@ -324,11 +324,21 @@ fn kliep_alpha(a: &Array2<f64>, b: &Array1<f64>, max_iter: usize) -> Array1<f64>
     let mut alpha = Array1::from_elem(m, 1.0);
     alpha /= b.dot(&alpha).max(1e-300);
     let mut step = 1e-3 * m as f64;
-    let objective = |al: &Array1<f64>| a.dot(al).iter().map(|v| v.max(1e-300).ln()).sum::<f64>();
-    let mut best = objective(&alpha);
+    // Σ log(aα) from aα, which is kept between iterations (an accepted step's aα is the
+    // next iteration's).
+    let objective = |a_al: &Array1<f64>| a_al.iter().map(|v| v.max(1e-300).ln()).sum::<f64>();
+    let mut a_alpha = a.dot(&alpha);
+    let mut best = objective(&a_alpha);
     for _ in 0..max_iter {
-        let aa = a.dot(&alpha).mapv(|v| 1.0 / v.max(1e-300));
-        let mut next = &alpha + &(a.t().dot(&aa) * step);
+        let aa = a_alpha.mapv(|v| 1.0 / v.max(1e-300));
+        // aᵀ·aa summed row by row: each entry in the order of ndarray's strided dot
+        // (from 0, i ascending), so the same bits as `a.t().dot(&aa)` without a strided
+        // pass over a per entry.
+        let mut grad = Array1::<f64>::zeros(m);
+        for (row, &s) in a.outer_iter().zip(&aa) {
+            grad.zip_mut_with(&row, |g, &x| *g += x * s);
+        }
+        let mut next = &alpha + &(grad * step);
         next = &next + &(b * ((1.0 - b.dot(&next)) / bb));
         next.mapv_inplace(|v| v.max(0.0));
         let norm = b.dot(&next);
@@ -336,10 +346,12 @@ fn kliep_alpha(a: &Array2<f64>, b: &Array1<f64>, max_iter: usize) -> Array1<f64>
             break;
         }
         next /= norm;
-        let obj = objective(&next);
+        let a_next = a.dot(&next);
+        let obj = objective(&a_next);
         if obj > best {
             let gain = obj - best;
             alpha = next;
+            a_alpha = a_next;
             best = obj;
             if gain < 1e-10 * best.abs().max(1.0) {
                 break;
