@@ -36,7 +36,7 @@ impl Coral {
             });
         }
         let c = &x - &mean_rows(x);
-        let mut cov = c.t().dot(&c) / (n as f64 - 1.0);
+        let mut cov = linalg::matmul(c.view(), true, c.view(), false)? / (n as f64 - 1.0);
         cov.diag_mut().mapv_inplace(|v| v + self.regularisation);
         Ok(cov)
     }
@@ -54,7 +54,7 @@ pub(crate) fn sym_power(c: &Array2<f64>, p: f64) -> Result<Array2<f64>> {
         });
     }
     let scaled = &v * &w.mapv(|x| x.powf(p));
-    Ok(scaled.dot(&v.t()))
+    Ok(linalg::matmul(scaled.view(), false, v.view(), true)?)
 }
 
 impl Adapter for Coral {
@@ -70,9 +70,14 @@ impl Adapter for Coral {
         check_dims("CORAL", source, target, None)?;
         let cs = self.covariance(source.x())?;
         let ct = self.covariance(target.x())?;
-        let transform = sym_power(&cs, -0.5)?.dot(&sym_power(&ct, 0.5)?);
+        let transform = linalg::matmul(
+            sym_power(&cs, -0.5)?.view(),
+            false,
+            sym_power(&ct, 0.5)?.view(),
+            false,
+        )?;
         Ok(Embedded {
-            source: source.x().dot(&transform),
+            source: linalg::matmul(source.x(), false, transform.view(), false)?,
             target: target.x().to_owned(),
         })
     }

@@ -66,16 +66,8 @@ impl MmdEmbedding {
         let m = x.ncols();
         let frob = frobenius(terms);
         let scale = if frob > 0.0 { 1.0 / frob } else { 0.0 };
-        // Xᵀv per term, summed row by row (rows with v_i = 0 add nothing).
-        let xtv = |v: &Array1<f64>| {
-            let mut p = Array1::<f64>::zeros(m);
-            for (row, &vi) in x.outer_iter().zip(v) {
-                if vi != 0.0 {
-                    p.zip_mut_with(&row, |pj, &xij| *pj += xij * vi);
-                }
-            }
-            p
-        };
+        // Xᵀv per term, with the bits of ndarray's `x.t().dot(v)`.
+        let xtv = |v: &Array1<f64>| linalg::xt_v(x, v.view());
         if terms.iter().all(|(w, _)| *w >= 0.0) {
             // A = λI + P Pᵀ with P's columns √(w·scale)·Xᵀv: the low-rank solver, exact,
             // with no m × m factorisation (JDA, BDA, W-BDA and TCA all have w ≥ 0).

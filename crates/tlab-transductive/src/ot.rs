@@ -61,7 +61,7 @@ impl SinkhornTransport {
         let mut v = Array1::from_elem(nt, 1.0);
         for _ in 0..self.max_iter {
             u = k.dot(&v).mapv(|x| a / x);
-            let kt_u = k.t().dot(&u);
+            let kt_u = tlab_core::linalg::xt_v(k.view(), u.view());
             let err = kt_u
                 .iter()
                 .zip(&v)

@@ -239,13 +239,18 @@ pub fn median_gamma(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, seed: u64) -
     }
 }
 
-/// Euclidean projection onto `{0 ≤ β ≤ b, lo ≤ Σβ ≤ hi}`.
+/// Euclidean projection onto `{0 ≤ β ≤ b, lo ≤ Σβ ≤ hi}`. The bisection's trial sums are
+/// taken in one reused buffer (ndarray's `sum`, as before, so the same bits) rather than a
+/// fresh array per trial.
 fn project(v: &Array1<f64>, b: f64, lo: f64, hi: f64) -> Array1<f64> {
-    let clipped = |tau: f64| v.mapv(|x| (x - tau).clamp(0.0, b));
-    let p = clipped(0.0);
-    let s = p.sum();
+    let mut buf = Array1::<f64>::zeros(v.len());
+    let clipped_sum = |tau: f64, buf: &mut Array1<f64>| {
+        buf.zip_mut_with(v, |o, &x| *o = (x - tau).clamp(0.0, b));
+        buf.sum()
+    };
+    let s = clipped_sum(0.0, &mut buf);
     if s >= lo && s <= hi {
-        return p;
+        return buf;
     }
     let goal = if s > hi { hi } else { lo };
     // Σ clip(v − τ) is non-increasing in τ: bisect.
@@ -255,13 +260,14 @@ fn project(v: &Array1<f64>, b: f64, lo: f64, hi: f64) -> Array1<f64> {
     );
     for _ in 0..100 {
         let mid = 0.5 * (a + z);
-        if clipped(mid).sum() > goal {
+        if clipped_sum(mid, &mut buf) > goal {
             a = mid;
         } else {
             z = mid;
         }
     }
-    clipped(0.5 * (a + z))
+    clipped_sum(0.5 * (a + z), &mut buf);
+    buf
 }
 
 /// Largest eigenvalue of a symmetric PSD matrix by power iteration.
@@ -331,13 +337,8 @@ fn kliep_alpha(a: &Array2<f64>, b: &Array1<f64>, max_iter: usize) -> Array1<f64>
     let mut best = objective(&a_alpha);
     for _ in 0..max_iter {
         let aa = a_alpha.mapv(|v| 1.0 / v.max(1e-300));
-        // aᵀ·aa summed row by row: each entry in the order of ndarray's strided dot
-        // (from 0, i ascending), so the same bits as `a.t().dot(&aa)` without a strided
-        // pass over a per entry.
-        let mut grad = Array1::<f64>::zeros(m);
-        for (row, &s) in a.outer_iter().zip(&aa) {
-            grad.zip_mut_with(&row, |g, &x| *g += x * s);
-        }
+        // aᵀ·aa with the bits of `a.t().dot(&aa)`, row by row.
+        let grad = tlab_core::linalg::xt_v(a.view(), aa.view());
         let mut next = &alpha + &(grad * step);
         next = &next + &(b * ((1.0 - b.dot(&next)) / bb));
         next.mapv_inplace(|v| v.max(0.0));
