@@ -376,6 +376,166 @@ pub fn xt_v(x: ArrayView2<'_, f64>, v: ndarray::ArrayView1<'_, f64>) -> Array1<f
     p
 }
 
+/// matrixmultiply's k-block for f64 (its `D_KC`): ndarray's `dot` of two f64 matrices runs
+/// matrixmultiply's dgemm, which gives each entry of `A·B` as the sum, block after block
+/// in k order, of fused multiply-add chains over 256 consecutive k (its FMA kernel, chosen
+/// on every x86-64 CPU with FMA).
+const MM_KC: usize = 256;
+
+/// `x · w` for a thin `w` (k × n, n small) with the bits of ndarray's `x.dot(&w)` on an
+/// FMA machine ([`MM_KC`]: the same chains, the same block order), without packing x anew
+/// at every call — what an iterative solver over a fixed design (the logistic
+/// regression's L-BFGS) pays most for. Register tiles of 4 rows × up to 4 vectors of
+/// columns. The fused multiply-add is exactly rounded wherever it runs (pulp's AVX2 + FMA
+/// path, or `f64::mul_add` in its scalar fallback), so the result does not depend on the
+/// CPU.
+pub fn dot_thin(x: ArrayView2<'_, f64>, w: ArrayView2<'_, f64>) -> Array2<f64> {
+    let ((m, k), n) = (x.dim(), w.ncols());
+    assert_eq!(k, w.nrows(), "dot_thin: x is {m}×{k}, w {}×{n}", w.nrows());
+    let (x, w) = (x.as_standard_layout(), w.as_standard_layout());
+    let mut out = vec![0.0f64; m * n];
+    if n > 0 && k > 0 && m > 0 {
+        pulp::Arch::new().dispatch(Thin {
+            xs: x.as_slice().expect("standard layout"),
+            bs: w.as_slice().expect("standard layout"),
+            out: &mut out,
+            // Output row g: x's row g (offset g·k, chain step 1) against w's rows.
+            groups: m,
+            group_offset: k,
+            chain: k,
+            chain_stride: 1,
+            n,
+        });
+    }
+    Array2::from_shape_vec((m, n), out).expect("m × n")
+}
+
+/// `xᵀ · z` (x m × k, z m × n, n small) with the bits of ndarray's `x.t().dot(&z)` on an
+/// FMA machine (chains over 256 consecutive rows, blocks added in row order; see
+/// [`dot_thin`]).
+pub fn t_dot_thin(x: ArrayView2<'_, f64>, z: ArrayView2<'_, f64>) -> Array2<f64> {
+    let ((m, k), n) = (x.dim(), z.ncols());
+    assert_eq!(
+        m,
+        z.nrows(),
+        "t_dot_thin: x is {m}×{k}, z {}×{n}",
+        z.nrows()
+    );
+    let (x, z) = (x.as_standard_layout(), z.as_standard_layout());
+    let mut out = vec![0.0f64; k * n];
+    if n > 0 && k > 0 && m > 0 {
+        pulp::Arch::new().dispatch(Thin {
+            xs: x.as_slice().expect("standard layout"),
+            bs: z.as_slice().expect("standard layout"),
+            out: &mut out,
+            // Output row g: x's column g (offset g, chain step k) against z's rows.
+            groups: k,
+            group_offset: 1,
+            chain: m,
+            chain_stride: k,
+            n,
+        });
+    }
+    Array2::from_shape_vec((k, n), out).expect("k × n")
+}
+
+/// `out[g][j] = Σ_t xs[g·group_offset + t·chain_stride] · bs[t][j]`, t in 256-long FMA
+/// chains whose results are added block after block (matrixmultiply's order).
+struct Thin<'a> {
+    xs: &'a [f64],
+    bs: &'a [f64],
+    out: &'a mut [f64],
+    groups: usize,
+    group_offset: usize,
+    chain: usize,
+    chain_stride: usize,
+    n: usize,
+}
+
+impl pulp::WithSimd for Thin<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let lanes = S::F64_LANES;
+        let n = self.n;
+        let nv = n.div_ceil(lanes);
+        let np = nv * lanes;
+        // b's rows padded to whole vectors.
+        let mut bp = vec![0.0f64; self.chain * np];
+        for (dst, src) in bp.chunks_mut(np).zip(self.bs.chunks(n)) {
+            dst[..n].copy_from_slice(src);
+        }
+        let (bv, _) = S::as_simd_f64s(&bp);
+        for g0 in (0..self.groups).step_by(4) {
+            let r = (self.groups - g0).min(4);
+            // Lanes past the last group repeat it; their sums are dropped.
+            let offs: [usize; 4] =
+                core::array::from_fn(|i| (g0 + i.min(r - 1)) * self.group_offset);
+            for cg in (0..nv).step_by(4) {
+                let width = (nv - cg).min(4);
+                for (block, t0) in (0..self.chain).step_by(MM_KC).enumerate() {
+                    let t1 = (t0 + MM_KC).min(self.chain);
+                    let mut tile = [[0.0f64; 32]; 4];
+                    let args = (self.xs, offs, self.chain_stride, bv, nv, cg, t0, t1);
+                    match width {
+                        1 => store::<S, 1>(&mut tile, chains::<S, 1>(simd, args)),
+                        2 => store::<S, 2>(&mut tile, chains::<S, 2>(simd, args)),
+                        3 => store::<S, 3>(&mut tile, chains::<S, 3>(simd, args)),
+                        _ => store::<S, 4>(&mut tile, chains::<S, 4>(simd, args)),
+                    }
+                    let col0 = cg * lanes;
+                    let cols = (n - col0).min(width * lanes);
+                    for (gi, row) in tile.iter().enumerate().take(r) {
+                        let o = &mut self.out[(g0 + gi) * n + col0..][..cols];
+                        for (dst, &v) in o.iter_mut().zip(row) {
+                            *dst = if block == 0 { v } else { *dst + v };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+type ChainArgs<'a, V> = (
+    &'a [f64],
+    [usize; 4],
+    usize,
+    &'a [V],
+    usize,
+    usize,
+    usize,
+    usize,
+);
+
+/// Four groups × `NV` column vectors of FMA chains over `t0..t1`, kept in registers.
+#[inline(always)]
+fn chains<S: pulp::Simd, const NV: usize>(
+    simd: S,
+    (xs, offs, stride, bv, nv, cg, t0, t1): ChainArgs<'_, S::f64s>,
+) -> [[S::f64s; NV]; 4] {
+    let mut acc = [[simd.splat_f64s(0.0); NV]; 4];
+    for t in t0..t1 {
+        let brow: &[S::f64s; NV] = bv[t * nv + cg..][..NV].try_into().expect("NV vectors");
+        let base = t * stride;
+        for (a, &off) in acc.iter_mut().zip(&offs) {
+            let x = simd.splat_f64s(xs[off + base]);
+            for (c, &b) in a.iter_mut().zip(brow) {
+                *c = simd.mul_add_f64s(x, b, *c);
+            }
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+fn store<S: pulp::Simd, const NV: usize>(tile: &mut [[f64; 32]; 4], acc: [[S::f64s; NV]; 4]) {
+    for (row, a) in tile.iter_mut().zip(&acc) {
+        let flat: &[f64] = pulp::bytemuck::cast_slice(a.as_slice());
+        row[..flat.len()].copy_from_slice(flat);
+    }
+}
+
 /// An LU factorisation (partial pivoting) kept for repeated solves with the same matrix.
 pub struct Lu(faer::linalg::solvers::PartialPivLu<f64>);
 
@@ -571,5 +731,40 @@ mod tests {
         assert_eq!(xt_v(col.view(), v.view()), col.t().dot(&v));
         let fortran = x.t().as_standard_layout().to_owned();
         assert_eq!(xt_v(fortran.t(), v.view()), fortran.t().t().dot(&v));
+    }
+
+    /// `dot_thin` and `t_dot_thin` give ndarray's bits (equality, not closeness) over
+    /// shapes that cross matrixmultiply's 256-wide k blocks and its 8 × 4 tiles, rows not
+    /// a multiple of 4, n from 1 to 65 (several column groups), k from 1 to 801.
+    #[test]
+    fn thin_products_have_the_bits_of_ndarrays_dot() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 7, 2),
+            (9, 255, 10),
+            (13, 256, 3),
+            (37, 257, 13),
+            (130, 801, 10),
+            (517, 300, 4),
+            (1123, 64, 5),
+            (40, 300, 31),
+            (21, 520, 65),
+        ] {
+            let x = Array2::from_shape_fn((m, k), |_| rng.gen_range(-1.0..1.0));
+            let w = Array2::from_shape_fn((k, n), |_| rng.gen_range(-1.0..1.0));
+            let z = Array2::from_shape_fn((m, n), |_| rng.gen_range(-1.0..1.0));
+            assert_eq!(
+                dot_thin(x.view(), w.view()),
+                x.dot(&w),
+                "x·w, {m}×{k}·{k}×{n}"
+            );
+            assert_eq!(
+                t_dot_thin(x.view(), z.view()),
+                x.t().dot(&z),
+                "xᵀz, {m}×{k}, n {n}"
+            );
+        }
     }
 }

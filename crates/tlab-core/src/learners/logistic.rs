@@ -54,7 +54,8 @@ impl Problem<'_> {
         let (d, k) = (self.d(), self.k);
         let wmat = ArrayView2::from_shape((d, k), &theta[..d * k]).expect("shape");
         let b = &theta[d * k..];
-        let mut z = self.x.dot(&wmat);
+        // ndarray's bits, without repacking the fixed design at every evaluation.
+        let mut z = crate::linalg::dot_thin(self.x, wmat);
         let mut loss = 0.0;
         for (i, mut row) in z.axis_iter_mut(Axis(0)).enumerate() {
             row.iter_mut().zip(b).for_each(|(v, bj)| *v += bj);
@@ -66,7 +67,7 @@ impl Problem<'_> {
             row[self.y[i]] -= 1.0;
             row *= self.w[i];
         }
-        let gw = self.x.t().dot(&z);
+        let gw = crate::linalg::t_dot_thin(self.x, z.view());
         let mut grad = Vec::with_capacity(theta.len());
         let mut reg = 0.0;
         for (g, t) in gw.iter().zip(&theta[..d * k]) {
