@@ -307,8 +307,8 @@ pub fn sym_gen_eigh_low_rank(
         (q.dot(&z), theta.mapv(|t| t.max(0.0)))
     };
     let d = theta.mapv(|t| (1.0 + t / lambda).powf(-0.5) - 1.0);
-    let f = &u * &d; // U diag(d)
-                     // T B T with T = I + F Uᵀ: B + F Gᵀ + G Fᵀ, G = B U + ½ F (Uᵀ B U).
+    // F = U diag(d); T B T with T = I + F Uᵀ is B + F Gᵀ + G Fᵀ, G = B U + ½ F (Uᵀ B U).
+    let f = &u * &d;
     let bu = matmul(b, false, u.view(), false)?;
     let h = u.t().dot(&bu);
     let g = &bu + &(f.dot(&h) * 0.5);
