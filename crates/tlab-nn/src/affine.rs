@@ -41,6 +41,8 @@ pub(crate) fn affine(x: Taped, w: &Matrix, b: &Vector, input_grad: bool, relu: b
         1.0f32,
         Par::Seq,
     );
+    // faer's kernels leave the vector registers' upper state dirty (see `zero_upper`).
+    tlab_core::linalg::zero_upper();
     for row in out.chunks_exact_mut(o) {
         for (z, bj) in row.iter_mut().zip(&bv) {
             *z += bj;
@@ -74,6 +76,7 @@ pub(crate) fn affine(x: Taped, w: &Matrix, b: &Vector, input_grad: bool, relu: b
             1.0f32,
             Par::Seq,
         );
+        tlab_core::linalg::zero_upper();
         let gb = grads.get_or_alloc_mut(&b_g)?;
         for row in g.chunks_exact(o) {
             for (s, v) in gb.iter_mut().zip(row) {
@@ -90,6 +93,7 @@ pub(crate) fn affine(x: Taped, w: &Matrix, b: &Vector, input_grad: bool, relu: b
                 1.0f32,
                 Par::Seq,
             );
+            tlab_core::linalg::zero_upper();
         }
         **grads.get_or_alloc_mut(&out_g)? = g_out.unwrap_or(g);
         Ok(())

@@ -54,27 +54,42 @@ pub fn emd(
             "the masses must have the same positive total, got {sa} and {sb}"
         )));
     }
-    let mut tree = Tree::north_west(a, b, ns, nt);
-    let scale = cost.iter().fold(0.0f64, |m, c| m.max(c.abs())).max(1e-300);
+    // The cost as one row-major slice: pricing walks it row segment by row segment.
+    let cost_std = cost.as_standard_layout();
+    let cs = cost_std.as_slice().expect("standard layout");
+    let mut tree = Tree::north_west(a, b, ns, nt, cs);
+    let scale = cs.iter().fold(0.0f64, |m, c| m.max(c.abs())).max(1e-300);
     let tol = 1e-12 * scale;
     let m = ns * nt;
     let block = ((m as f64).sqrt().ceil() as usize).max(10).min(m);
     let mut next = 0usize;
     let mut pivots = 0usize;
-    tree.potentials(cost);
+    tree.potentials();
     loop {
-        // Block search for an entering cell.
-        let mut best: Option<(usize, f64)> = None;
+        // Block search for an entering cell: the most negative reduced cost in the first
+        // block that has one below −tol (the first such cell on ties). `r < threshold`, the
+        // threshold being −tol until a candidate is found and then the best so far, is the
+        // same test as `r < −tol && r < best`.
+        let mut best = usize::MAX;
+        let mut threshold = -tol;
         let mut scanned = 0usize;
         while scanned < m {
             let end = (scanned + block).min(m);
+            let mut left = end - scanned;
             let (mut i, mut j) = (next / nt, next % nt);
-            for _ in scanned..end {
-                let r = cost[(i, j)] - tree.u[i] - tree.v[j];
-                if r < -tol && best.is_none_or(|(_, br)| r < br) {
-                    best = Some((i * nt + j, r));
+            while left > 0 {
+                let stop = (j + left).min(nt);
+                let ui = tree.u[i];
+                let row = &cs[i * nt + j..i * nt + stop];
+                for (off, (&c, &vj)) in row.iter().zip(&tree.v[j..stop]).enumerate() {
+                    let r = c - ui - vj;
+                    if r < threshold {
+                        threshold = r;
+                        best = i * nt + j + off;
+                    }
                 }
-                j += 1;
+                left -= stop - j;
+                j = stop;
                 if j == nt {
                     j = 0;
                     i += 1;
@@ -85,24 +100,26 @@ pub fn emd(
             }
             next = i * nt + j;
             scanned = end;
-            if best.is_some() {
+            if best != usize::MAX {
                 break;
             }
         }
-        let Some((cell, _)) = best else { break };
+        if best == usize::MAX {
+            break;
+        }
         pivots += 1;
         if pivots > max_pivots {
             return Err(data_err(format!(
                 "no optimum after {max_pivots} pivots (degenerate cycling?)"
             )));
         }
-        tree.pivot(cell / nt, cell % nt, cost);
+        tree.pivot(best / nt, best % nt, cs[best]);
     }
     let mut gamma = Array2::<f64>::zeros((ns, nt));
     let mut total = 0.0;
     for e in &tree.cells {
         gamma[(e.i, e.j)] += e.flow;
-        total += e.flow * cost[(e.i, e.j)];
+        total += e.flow * e.cost;
     }
     Ok((gamma, total))
 }
@@ -112,10 +129,14 @@ struct Cell {
     i: usize,
     j: usize,
     flow: f64,
+    /// `c_ij`, kept with the cell: the tree walks read it without touching the n_s × n_t
+    /// cost matrix.
+    cost: f64,
 }
 
 /// The basis tree: cells, adjacency (node → cell ids; rows are nodes `0..ns`, columns
-/// `ns..ns+nt`), and, from the last re-rooting, each node's parent cell and depth.
+/// `ns..ns+nt`), and, from the last re-rooting, each node's parent cell and depth; plus
+/// the pivots' scratch vectors, kept between pivots.
 struct Tree {
     ns: usize,
     cells: Vec<Cell>,
@@ -124,16 +145,31 @@ struct Tree {
     depth: Vec<usize>,
     u: Vec<f64>,
     v: Vec<f64>,
+    from_i: Vec<usize>,
+    from_j: Vec<usize>,
+    path: Vec<usize>,
+    stack: Vec<(usize, usize, usize)>,
 }
 
 impl Tree {
-    fn north_west(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>, ns: usize, nt: usize) -> Self {
+    fn north_west(
+        a: ArrayView1<'_, f64>,
+        b: ArrayView1<'_, f64>,
+        ns: usize,
+        nt: usize,
+        cost: &[f64],
+    ) -> Self {
         let (mut ra, mut rb) = (a.to_vec(), b.to_vec());
         let mut cells = Vec::with_capacity(ns + nt - 1);
         let (mut i, mut j) = (0, 0);
         loop {
             let f = ra[i].min(rb[j]);
-            cells.push(Cell { i, j, flow: f });
+            cells.push(Cell {
+                i,
+                j,
+                flow: f,
+                cost: cost[i * nt + j],
+            });
             ra[i] -= f;
             rb[j] -= f;
             if i == ns - 1 && j == nt - 1 {
@@ -160,6 +196,10 @@ impl Tree {
             depth: vec![0; n],
             u: vec![0.0; ns],
             v: vec![0.0; nt],
+            from_i: Vec::new(),
+            from_j: Vec::new(),
+            path: Vec::new(),
+            stack: Vec::new(),
         }
     }
 
@@ -175,7 +215,7 @@ impl Tree {
 
     /// Parents, depths and potentials (`u_0 = 0`, `u_i + v_j = c_ij` on basic cells) by a
     /// traversal from node 0.
-    fn potentials(&mut self, cost: ArrayView2<'_, f64>) {
+    fn potentials(&mut self) {
         let n = self.adj.len();
         self.parent.iter_mut().for_each(|p| *p = usize::MAX);
         let mut stack = vec![0usize];
@@ -195,48 +235,47 @@ impl Tree {
                 self.depth[y] = self.depth[x] + 1;
                 let c = self.cells[k];
                 if y >= self.ns {
-                    self.v[y - self.ns] = cost[(c.i, c.j)] - self.u[c.i];
+                    self.v[y - self.ns] = c.cost - self.u[c.i];
                 } else {
-                    self.u[y] = cost[(c.i, c.j)] - self.v[c.j];
+                    self.u[y] = c.cost - self.v[c.j];
                 }
                 stack.push(y);
             }
         }
     }
 
-    /// Brings cell (i, j) into the basis.
-    fn pivot(&mut self, i: usize, j: usize, cost: ArrayView2<'_, f64>) {
+    /// Brings cell (i, j), of cost `c`, into the basis.
+    fn pivot(&mut self, i: usize, j: usize, c: f64) {
         // The tree path from row node i to column node ns + j, as two climbs to their
         // common ancestor. The cycle is: (i, j) +θ, then from column j back to row i the
         // path cells alternate −θ, +θ, …
         let (mut x, mut y) = (i, self.ns + j);
-        let (mut from_i, mut from_j) = (Vec::new(), Vec::new());
+        self.from_i.clear();
+        self.from_j.clear();
         while x != y {
             if self.depth[x] >= self.depth[y] {
                 let k = self.parent[x];
-                from_i.push(k);
+                self.from_i.push(k);
                 x = self.other(k, x);
             } else {
                 let k = self.parent[y];
-                from_j.push(k);
+                self.from_j.push(k);
                 y = self.other(k, y);
             }
         }
         // Path order from column j to row i: from_j as climbed, then from_i reversed.
-        let path: Vec<usize> = from_j
-            .iter()
-            .copied()
-            .chain(from_i.iter().rev().copied())
-            .collect();
+        self.path.clear();
+        self.path.extend_from_slice(&self.from_j);
+        self.path.extend(self.from_i.iter().rev());
         // Odd positions (0, 2, …) decrease.
         let (mut theta, mut leave) = (f64::INFINITY, usize::MAX);
-        for (pos, &k) in path.iter().enumerate() {
+        for (pos, &k) in self.path.iter().enumerate() {
             if pos % 2 == 0 && self.cells[k].flow < theta {
                 theta = self.cells[k].flow;
                 leave = k;
             }
         }
-        for (pos, &k) in path.iter().enumerate() {
+        for (pos, &k) in self.path.iter().enumerate() {
             if pos % 2 == 0 {
                 self.cells[k].flow -= theta;
             } else {
@@ -245,7 +284,7 @@ impl Tree {
         }
         // Removing the leaving cell cuts off the subtree below it; the end of the entering
         // cell inside that subtree (`s`) hangs it back from the other end (`o`).
-        let (s, o) = if from_i.contains(&leave) {
+        let (s, o) = if self.from_i.contains(&leave) {
             (i, self.ns + j)
         } else {
             (self.ns + j, i)
@@ -254,32 +293,40 @@ impl Tree {
         let old = self.cells[leave];
         self.adj[old.i].retain(|&k| k != leave);
         self.adj[self.ns + old.j].retain(|&k| k != leave);
-        self.cells[leave] = Cell { i, j, flow: theta };
+        self.cells[leave] = Cell {
+            i,
+            j,
+            flow: theta,
+            cost: c,
+        };
         self.adj[i].push(leave);
         self.adj[self.ns + j].push(leave);
-        self.rehang(s, o, leave, cost);
+        self.rehang(s, o, leave);
     }
 
     /// Parents, depths and potentials of the subtree now hanging from `o` through cell `k`
-    /// at `s` (only that subtree changed).
-    fn rehang(&mut self, s: usize, o: usize, k: usize, cost: ArrayView2<'_, f64>) {
-        let mut stack = vec![(s, k, o)];
+    /// at `s` (only that subtree changed). Each node's values come from its parent's, so
+    /// the visiting order does not change them.
+    fn rehang(&mut self, s: usize, o: usize, k: usize) {
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.push((s, k, o));
         while let Some((x, via, from)) = stack.pop() {
             self.parent[x] = via;
             self.depth[x] = self.depth[from] + 1;
             let c = self.cells[via];
             if x >= self.ns {
-                self.v[x - self.ns] = cost[(c.i, c.j)] - self.u[c.i];
+                self.v[x - self.ns] = c.cost - self.u[c.i];
             } else {
-                self.u[x] = cost[(c.i, c.j)] - self.v[c.j];
+                self.u[x] = c.cost - self.v[c.j];
             }
-            for idx in 0..self.adj[x].len() {
-                let e = self.adj[x][idx];
+            for &e in &self.adj[x] {
                 if e != via {
                     stack.push((self.other(e, x), e, x));
                 }
             }
         }
+        self.stack = stack;
     }
 }
 

@@ -71,30 +71,37 @@ impl KNearestFit {
         let max_norm = self.sq_norms.iter().cloned().fold(0.0, f64::max);
         let mut out = Vec::with_capacity(x.nrows());
         const BLOCK: usize = 512;
+        let (mut d, mut scratch) = (Vec::<f64>::new(), Vec::<f64>::new());
         for start in (0..x.nrows()).step_by(BLOCK) {
             let q = x.slice(s![start..(start + BLOCK).min(x.nrows()), ..]);
-            let cross = q.dot(&self.x.t());
+            // Only a screen (candidates are re-measured exactly below): faer's product.
+            let cross = crate::linalg::matmul(q, false, self.x.view(), true)?;
             for (qi, row) in cross.outer_iter().enumerate() {
                 let t = q.row(qi);
                 let tn = t.dot(&t);
-                let mut d: Vec<(f64, usize)> = row
-                    .iter()
-                    .zip(&self.sq_norms)
-                    .enumerate()
-                    .map(|(j, (c, sn))| (tn + sn - 2.0 * c, j))
-                    .collect();
+                d.clear();
+                d.extend(
+                    row.iter()
+                        .zip(&self.sq_norms)
+                        .map(|(c, sn)| tn + sn - 2.0 * c),
+                );
                 // Distances within this margin of the k-th may be misordered by rounding.
                 let margin = 1e-9 * (tn + max_norm) + 1e-12;
-                let kth = if self.k < d.len() {
-                    d.select_nth_unstable_by(self.k - 1, |a, b| a.0.total_cmp(&b.0));
-                    d[self.k - 1].0
+                let kth = if self.k == 1 {
+                    d.iter().cloned().fold(f64::INFINITY, f64::min)
+                } else if self.k < d.len() {
+                    scratch.clear();
+                    scratch.extend_from_slice(&d);
+                    scratch.select_nth_unstable_by(self.k - 1, f64::total_cmp);
+                    scratch[self.k - 1]
                 } else {
                     f64::INFINITY
                 };
                 let mut cand: Vec<(f64, usize)> = d
-                    .into_iter()
-                    .filter(|&(v, _)| v <= kth + margin)
-                    .map(|(_, j)| (exact_sq_dist(t, self.x.row(j)), j))
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &v)| v <= kth + margin)
+                    .map(|(j, _)| (exact_sq_dist(t, self.x.row(j)), j))
                     .collect();
                 cand.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 out.push(cand.into_iter().take(self.k).map(|(_, j)| j).collect());
