@@ -59,9 +59,19 @@ impl SinkhornTransport {
         let (a, b) = (1.0 / ns as f64, 1.0 / nt as f64);
         let mut u = Array1::from_elem(ns, 1.0);
         let mut v = Array1::from_elem(nt, 1.0);
+        let mut kt_u = Array1::<f64>::zeros(nt);
         for _ in 0..self.max_iter {
-            u = k.dot(&v).mapv(|x| a / x);
-            let kt_u = tlab_core::linalg::xt_v(k.view(), u.view());
+            // One pass over K a sweep: row i gives (Kv)_i, so u_i, whose multiple of row i
+            // is added to Kᵀu while the row is in cache. The same bits as `k.dot(&v)` then
+            // `xt_v(k, u)` (the same dot per row, the same row-by-row sums).
+            kt_u.fill(0.0);
+            for (row, ui) in k.outer_iter().zip(u.iter_mut()) {
+                *ui = a / row.dot(&v);
+                let s = *ui;
+                if s != 0.0 {
+                    kt_u.zip_mut_with(&row, |pj, &kij| *pj += kij * s);
+                }
+            }
             let err = kt_u
                 .iter()
                 .zip(&v)
@@ -75,7 +85,12 @@ impl SinkhornTransport {
                 break;
             }
         }
-        Some(&k * &u.insert_axis(Axis(1)) * &v.insert_axis(Axis(0)))
+        // γ_ij = (k_ij u_i) v_j, row by row (the bits of `&k * &u[:, None] * &v[None, :]`).
+        let mut gamma = k;
+        for (mut row, &ui) in gamma.outer_iter_mut().zip(&u) {
+            row.zip_mut_with(&v, |g, &vj| *g = (*g * ui) * vj);
+        }
+        Some(gamma)
     }
 
     fn coupling_log(&self, cost: &Array2<f64>) -> Array2<f64> {
@@ -248,14 +263,25 @@ impl ClassRegularisedTransport {
         n_classes: usize,
     ) -> Array2<f64> {
         let eps = self.sinkhorn.epsilon;
-        let groups: Vec<Vec<usize>> = (0..n_classes)
-            .map(|c| (0..ys.len()).filter(|&i| ys[i] == c).collect())
-            .collect();
+        let nt = cost.ncols();
+        // Each target column's group norms ‖γ[I_c, j]‖₂, as a C × n_t array filled in one
+        // pass over γ's rows: every norm sums its squares in ascending row order, as a
+        // column-by-column pass over each group's rows would, so the same bits.
+        let group_norms = |g: &Array2<f64>| -> Array2<f64> {
+            let mut s = Array2::<f64>::zeros((n_classes, nt));
+            for (row, &c) in g.rows().into_iter().zip(ys) {
+                s.row_mut(c).zip_mut_with(&row, |a, &v| *a += v * v);
+            }
+            s.mapv_inplace(f64::sqrt);
+            s
+        };
+        // Σ_j Σ_c ‖γ[I_c, j]‖₂, summed column by column, class by class.
         let group_term = |g: &Array2<f64>| -> f64 {
+            let s = group_norms(g);
             let mut sum = 0.0;
-            for col in g.columns() {
-                for rows in &groups {
-                    sum += rows.iter().map(|&i| col[i] * col[i]).sum::<f64>().sqrt();
+            for j in 0..nt {
+                for c in 0..n_classes {
+                    sum += s[(c, j)];
                 }
             }
             sum
@@ -274,19 +300,16 @@ impl ClassRegularisedTransport {
         }
         let mut f = objective(&g);
         for _ in 0..self.outer {
-            // Gradient of the group term: each group's block divided by its norm.
-            let mut grad = Array2::<f64>::zeros(g.dim());
-            for (j, col) in g.columns().into_iter().enumerate() {
-                for rows in &groups {
-                    let norm = rows.iter().map(|&i| col[i] * col[i]).sum::<f64>().sqrt();
-                    if norm > 0.0 {
-                        for &i in rows {
-                            grad[(i, j)] = col[i] / norm;
-                        }
-                    }
+            // The linearised cost: C + η ∇Ω, the group term's gradient being each group's
+            // block divided by its norm (0 where the norm is 0).
+            let norms = group_norms(&g);
+            let mut linear = cost.clone();
+            for ((mut out, row), &c) in linear.rows_mut().into_iter().zip(g.rows()).zip(ys) {
+                for ((o, &v), &norm) in out.iter_mut().zip(&row).zip(norms.row(c)) {
+                    let grad = if norm > 0.0 { v / norm } else { 0.0 };
+                    *o += grad * self.eta;
                 }
             }
-            let linear = cost + &(grad * self.eta);
             let direction = &self.sinkhorn.coupling(&linear) - &g;
             let dcost = &linear + &g.mapv(|v| eps * (1.0 + v.max(1e-300).ln()));
             let slope = (&dcost * &direction).sum();
