@@ -79,9 +79,9 @@ pub fn emd(
             let (mut i, mut j) = (next / nt, next % nt);
             while left > 0 {
                 let stop = (j + left).min(nt);
-                let ui = tree.u[i];
+                let ui = tree.pot[i];
                 let row = &cs[i * nt + j..i * nt + stop];
-                for (off, (&c, &vj)) in row.iter().zip(&tree.v[j..stop]).enumerate() {
+                for (off, (&c, &vj)) in row.iter().zip(&tree.pot[ns + j..ns + stop]).enumerate() {
                     let r = c - ui - vj;
                     if r < threshold {
                         threshold = r;
@@ -134,21 +134,27 @@ struct Cell {
     cost: f64,
 }
 
-/// The basis tree: cells, adjacency (node → cell ids; rows are nodes `0..ns`, columns
-/// `ns..ns+nt`), and, from the last re-rooting, each node's parent cell and depth; plus
-/// the pivots' scratch vectors, kept between pivots.
+const NIL: u32 = u32::MAX;
+
+/// The basis tree. Nodes are the rows `0..ns` and the columns `ns..ns+nt`. Each basic cell
+/// `k` has two half-edges, `2k` at its row node and `2k + 1` at its column node, kept in
+/// singly linked per-node lists (`first`, `next`): small flat arrays that stay in cache,
+/// where the tree walks would otherwise chase one heap vector per node. From the last
+/// re-rooting: each node's parent cell, depth and potential (`pot`: the rows' u, then the
+/// columns' v). Plus the pivots' scratch vectors, kept between pivots.
 struct Tree {
     ns: usize,
     cells: Vec<Cell>,
-    adj: Vec<Vec<usize>>,
-    parent: Vec<usize>,
-    depth: Vec<usize>,
-    u: Vec<f64>,
-    v: Vec<f64>,
+    end: Vec<u32>,
+    first: Vec<u32>,
+    next: Vec<u32>,
+    parent: Vec<u32>,
+    depth: Vec<u32>,
+    pot: Vec<f64>,
     from_i: Vec<usize>,
     from_j: Vec<usize>,
     path: Vec<usize>,
-    stack: Vec<(usize, usize, usize)>,
+    stack: Vec<(u32, u32)>,
 }
 
 impl Tree {
@@ -183,64 +189,98 @@ impl Tree {
             }
         }
         let n = ns + nt;
-        let mut adj = vec![Vec::new(); n];
-        for (k, c) in cells.iter().enumerate() {
-            adj[c.i].push(k);
-            adj[ns + c.j].push(k);
-        }
-        Tree {
+        let mut tree = Tree {
             ns,
+            end: cells
+                .iter()
+                .flat_map(|c| [c.i as u32, (ns + c.j) as u32])
+                .collect(),
+            next: vec![NIL; 2 * cells.len()],
             cells,
-            adj,
-            parent: vec![usize::MAX; n],
+            first: vec![NIL; n],
+            parent: vec![NIL; n],
             depth: vec![0; n],
-            u: vec![0.0; ns],
-            v: vec![0.0; nt],
+            pot: vec![0.0; n],
             from_i: Vec::new(),
             from_j: Vec::new(),
             path: Vec::new(),
             stack: Vec::new(),
+        };
+        for h in 0..tree.end.len() {
+            tree.link(h);
         }
+        tree
+    }
+
+    /// Puts half-edge `h` at the head of its node's list.
+    fn link(&mut self, h: usize) {
+        let x = self.end[h] as usize;
+        self.next[h] = self.first[x];
+        self.first[x] = h as u32;
+    }
+
+    /// Takes half-edge `h` out of its node's list.
+    fn unlink(&mut self, h: usize) {
+        let x = self.end[h] as usize;
+        if self.first[x] as usize == h {
+            self.first[x] = self.next[h];
+            return;
+        }
+        let mut p = self.first[x] as usize;
+        while self.next[p] as usize != h {
+            p = self.next[p] as usize;
+        }
+        self.next[p] = self.next[h];
     }
 
     /// The other end of cell `k` seen from `node`.
     fn other(&self, k: usize, node: usize) -> usize {
-        let c = self.cells[k];
-        if node == c.i {
-            self.ns + c.j
+        let a = self.end[2 * k] as usize;
+        if a == node {
+            self.end[2 * k + 1] as usize
         } else {
-            c.i
+            a
         }
     }
 
-    /// Parents, depths and potentials (`u_0 = 0`, `u_i + v_j = c_ij` on basic cells) by a
-    /// traversal from node 0.
-    fn potentials(&mut self) {
-        let n = self.adj.len();
-        self.parent.iter_mut().for_each(|p| *p = usize::MAX);
-        let mut stack = vec![0usize];
-        let mut seen = vec![false; n];
-        seen[0] = true;
-        self.depth[0] = 0;
-        self.u[0] = 0.0;
-        while let Some(x) = stack.pop() {
-            for idx in 0..self.adj[x].len() {
-                let k = self.adj[x][idx];
-                let y = self.other(k, x);
-                if seen[y] {
-                    continue;
+    /// Walks the subtree entered at node `s` through half-edge `h` (at `s`; its twin `h ^ 1`
+    /// at the node already placed): parent cell, depth and potential (`u_i + v_j = c_ij` on
+    /// every basic cell, so a node's potential is its cell's cost less its parent's) of
+    /// every node below. Each node's values come from its parent's, so the visiting order
+    /// does not change them.
+    fn walk(&mut self, s: usize, h: usize) {
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        stack.push((s as u32, h as u32));
+        while let Some((x, h)) = stack.pop() {
+            let (x, h) = (x as usize, h as usize);
+            let from = self.end[h ^ 1] as usize;
+            let k = h / 2;
+            self.parent[x] = k as u32;
+            self.depth[x] = self.depth[from] + 1;
+            self.pot[x] = self.cells[k].cost - self.pot[from];
+            let mut e = self.first[x];
+            while e != NIL {
+                let e_us = e as usize;
+                if e_us != h {
+                    stack.push((self.end[e_us ^ 1], (e_us ^ 1) as u32));
                 }
-                seen[y] = true;
-                self.parent[y] = k;
-                self.depth[y] = self.depth[x] + 1;
-                let c = self.cells[k];
-                if y >= self.ns {
-                    self.v[y - self.ns] = c.cost - self.u[c.i];
-                } else {
-                    self.u[y] = c.cost - self.v[c.j];
-                }
-                stack.push(y);
+                e = self.next[e_us];
             }
+        }
+        self.stack = stack;
+    }
+
+    /// Parents, depths and potentials (`u_0 = 0`) of the whole tree, from node 0.
+    fn potentials(&mut self) {
+        self.parent[0] = NIL;
+        self.depth[0] = 0;
+        self.pot[0] = 0.0;
+        let mut e = self.first[0];
+        while e != NIL {
+            let h = e as usize;
+            e = self.next[h];
+            self.walk(self.end[h ^ 1] as usize, h ^ 1);
         }
     }
 
@@ -254,11 +294,11 @@ impl Tree {
         self.from_j.clear();
         while x != y {
             if self.depth[x] >= self.depth[y] {
-                let k = self.parent[x];
+                let k = self.parent[x] as usize;
                 self.from_i.push(k);
                 x = self.other(k, x);
             } else {
-                let k = self.parent[y];
+                let k = self.parent[y] as usize;
                 self.from_j.push(k);
                 y = self.other(k, y);
             }
@@ -283,50 +323,26 @@ impl Tree {
             }
         }
         // Removing the leaving cell cuts off the subtree below it; the end of the entering
-        // cell inside that subtree (`s`) hangs it back from the other end (`o`).
-        let (s, o) = if self.from_i.contains(&leave) {
-            (i, self.ns + j)
-        } else {
-            (self.ns + j, i)
-        };
+        // cell inside that subtree (`s`) hangs it back from the other end.
+        let s_is_row = self.from_i.contains(&leave);
         // The entering cell replaces the leaving one in place.
-        let old = self.cells[leave];
-        self.adj[old.i].retain(|&k| k != leave);
-        self.adj[self.ns + old.j].retain(|&k| k != leave);
+        self.unlink(2 * leave);
+        self.unlink(2 * leave + 1);
         self.cells[leave] = Cell {
             i,
             j,
             flow: theta,
             cost: c,
         };
-        self.adj[i].push(leave);
-        self.adj[self.ns + j].push(leave);
-        self.rehang(s, o, leave);
-    }
-
-    /// Parents, depths and potentials of the subtree now hanging from `o` through cell `k`
-    /// at `s` (only that subtree changed). Each node's values come from its parent's, so
-    /// the visiting order does not change them.
-    fn rehang(&mut self, s: usize, o: usize, k: usize) {
-        let mut stack = std::mem::take(&mut self.stack);
-        stack.clear();
-        stack.push((s, k, o));
-        while let Some((x, via, from)) = stack.pop() {
-            self.parent[x] = via;
-            self.depth[x] = self.depth[from] + 1;
-            let c = self.cells[via];
-            if x >= self.ns {
-                self.v[x - self.ns] = c.cost - self.u[c.i];
-            } else {
-                self.u[x] = c.cost - self.v[c.j];
-            }
-            for &e in &self.adj[x] {
-                if e != via {
-                    stack.push((self.other(e, x), e, x));
-                }
-            }
+        self.end[2 * leave] = i as u32;
+        self.end[2 * leave + 1] = (self.ns + j) as u32;
+        self.link(2 * leave);
+        self.link(2 * leave + 1);
+        if s_is_row {
+            self.walk(i, 2 * leave);
+        } else {
+            self.walk(self.ns + j, 2 * leave + 1);
         }
-        self.stack = stack;
     }
 }
 
