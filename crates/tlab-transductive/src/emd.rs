@@ -81,12 +81,20 @@ pub fn emd(
                 let stop = (j + left).min(nt);
                 let ui = tree.pot[i];
                 let row = &cs[i * nt + j..i * nt + stop];
-                for (off, (&c, &vj)) in row.iter().zip(&tree.pot[ns + j..ns + stop]).enumerate() {
-                    let r = c - ui - vj;
-                    if r < threshold {
-                        threshold = r;
-                        best = i * nt + j + off;
-                    }
+                let vs = &tree.pot[ns + j..ns + stop];
+                // The segment's smallest reduced cost first (four independent lanes, which
+                // the compiler turns into vector minima), then, only if it beats the
+                // threshold, the first cell that attains it: the cell the one-by-one scan
+                // would have kept.
+                let low = segment_min(row, vs, ui);
+                if low < threshold {
+                    let off = row
+                        .iter()
+                        .zip(vs)
+                        .position(|(&c, &vj)| c - ui - vj == low)
+                        .expect("the minimum is attained");
+                    threshold = low;
+                    best = i * nt + j + off;
                 }
                 left -= stop - j;
                 j = stop;
@@ -122,6 +130,28 @@ pub fn emd(
         total += e.flow * e.cost;
     }
     Ok((gamma, total))
+}
+
+/// `min_j (c_j − u − v_j)` over a row segment, with the reduced costs computed exactly as
+/// the scan computes them (`(c − u) − v`); `+∞` for an empty segment.
+fn segment_min(c: &[f64], v: &[f64], u: f64) -> f64 {
+    let mut lanes = [f64::INFINITY; 4];
+    let (c4, v4) = (c.chunks_exact(4), v.chunks_exact(4));
+    let (c_rest, v_rest) = (c4.remainder(), v4.remainder());
+    for (cc, vv) in c4.zip(v4) {
+        for k in 0..4 {
+            let r = cc[k] - u - vv[k];
+            lanes[k] = if r < lanes[k] { r } else { lanes[k] };
+        }
+    }
+    let mut low = lanes
+        .iter()
+        .fold(f64::INFINITY, |m, &r| if r < m { r } else { m });
+    for (&cj, &vj) in c_rest.iter().zip(v_rest) {
+        let r = cj - u - vj;
+        low = if r < low { r } else { low };
+    }
+    low
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -350,6 +380,27 @@ impl Tree {
 mod tests {
     use super::*;
     use ndarray::{array, Array1};
+
+    #[test]
+    fn the_segment_minimum_is_the_one_by_one_minimum() {
+        // Segments of every length 0..=11 with repeated values (ties across lanes): the
+        // lane-wise minimum equals a plain left-to-right scan of the same reduced costs.
+        for len in 0..=11usize {
+            let c: Vec<f64> = (0..len).map(|k| ((k * 7) % 5) as f64 * 0.25).collect();
+            let v: Vec<f64> = (0..len).map(|k| ((k * 3) % 4) as f64 * 0.5).collect();
+            let u = 0.125;
+            let naive = c
+                .iter()
+                .zip(&v)
+                .map(|(&cj, &vj)| cj - u - vj)
+                .fold(f64::INFINITY, f64::min);
+            assert_eq!(
+                segment_min(&c, &v, u).to_bits(),
+                naive.to_bits(),
+                "len {len}"
+            );
+        }
+    }
 
     #[test]
     fn a_two_by_two_problem_has_the_obvious_optimum() {
