@@ -285,26 +285,40 @@ pub fn sym_gen_eigh(
 
 /// The `want` largest eigenpairs of a symmetric matrix (its lower triangle read): all
 /// eigenvalues in ascending order, and the eigenvectors of the last `want` of them as the
-/// columns of an n × want matrix (ascending too). The same steps as faer's
-/// `self_adjoint_evd` — Householder tridiagonalisation, divide and conquer on the
-/// tridiagonal matrix — except that the back-transformation by the Householder sequence,
-/// an n × n × n product, is applied to the `want` columns only. Each column's
-/// back-transformation does not depend on the others, and the test checks that the bits are
-/// those of `self_adjoint_eigen`'s columns.
+/// columns of an n × want matrix (ascending too). For n ≥ 256 and 64 ≤ want < n, by
+/// [`sym_eigh_top_partial`]; there, on the development machine, the columns have the bits
+/// of faer's full `self_adjoint_eigen` (checked for n in {256, 400, 800, 1024, 1500} × want
+/// in {64, 100, 128, 200}). For a narrower block faer's product picks other kernels and the
+/// last bits move, so smaller shapes take the full decomposition.
 fn sym_eigh_top(a: MatRef<'_, f64>, want: usize) -> Result<(Vec<f64>, Mat<f64>)> {
+    let n = a.nrows();
+    if n >= 256 && (64..n).contains(&want) {
+        return sym_eigh_top_partial(a, want);
+    }
+    let want = want.min(n);
+    let e = a
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| CoreError::Linalg(format!("eigensolver did not converge: {e:?}")))?;
+    let s = e.S().column_vector();
+    Ok((
+        (0..n).map(|i| s[i]).collect(),
+        e.U().subcols(n - want, want).to_owned(),
+    ))
+}
+
+/// [`sym_eigh_top`] by the same steps as faer's `self_adjoint_evd` — Householder
+/// tridiagonalisation, divide and conquer on the tridiagonal matrix, so the same
+/// eigenvalues — except that the back-transformation by the Householder sequence, an
+/// n × n × n product, is applied to the `want` columns only (each column's does not depend
+/// on the others). Needs 2 ≤ n and 1 ≤ want < n.
+fn sym_eigh_top_partial(a: MatRef<'_, f64>, want: usize) -> Result<(Vec<f64>, Mat<f64>)> {
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::evd;
     let n = a.nrows();
-    if n < 2 || want >= n {
-        let e = a
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|e| CoreError::Linalg(format!("eigensolver did not converge: {e:?}")))?;
-        let s = e.S().column_vector();
-        return Ok((
-            (0..n).map(|i| s[i]).collect(),
-            e.U().subcols(n - want.min(n), want.min(n)).to_owned(),
-        ));
-    }
+    debug_assert!(
+        n >= 2 && want < n,
+        "sym_eigh_top_partial: n {n}, want {want}"
+    );
     let par = faer::Par::Seq;
     let mut mem = MemBuffer::new(evd::self_adjoint_evd_scratch::<f64>(
         n,
@@ -414,21 +428,11 @@ pub fn sym_gen_eigh_low_rank(
         })
     });
     // All eigenvalues, and the eigenvectors of the `want` largest (columns `offset..m` of
-    // the full ascending set). Only those are back-transformed where that is known to give
-    // the full solver's bits (`sym_eigh_top`'s test: m ≥ 256, want ≥ 64); at smaller
-    // shapes faer's product picks other kernels for a narrow block, so the full solver runs.
-    let (s, vecs, offset) = if m >= 256 && want >= 64 && want < m {
-        let r = sym_eigh_top(c.as_ref(), want);
-        zero_upper();
-        let (s, top) = r?;
-        (s, top, m - want)
-    } else {
-        let e = c.self_adjoint_eigen(Side::Lower);
-        zero_upper();
-        let e = e.map_err(|e| CoreError::Linalg(format!("eigensolver did not converge: {e:?}")))?;
-        let s = e.S().column_vector();
-        ((0..m).map(|i| s[i]).collect(), e.U().to_owned(), 0)
-    };
+    // the full ascending set).
+    let top = sym_eigh_top(c.as_ref(), want);
+    zero_upper();
+    let (s, vecs) = top?;
+    let offset = m - want;
     let mut vals = Array1::zeros(want);
     let mut out = Array2::zeros((m, want));
     for j in 0..want {
@@ -488,22 +492,8 @@ const MM_KC: usize = 256;
 pub fn dot_thin(x: ArrayView2<'_, f64>, w: ArrayView2<'_, f64>) -> Array2<f64> {
     let ((m, k), n) = (x.dim(), w.ncols());
     assert_eq!(k, w.nrows(), "dot_thin: x is {m}×{k}, w {}×{n}", w.nrows());
-    let (x, w) = (x.as_standard_layout(), w.as_standard_layout());
-    let mut out = vec![0.0f64; m * n];
-    if n > 0 && k > 0 && m > 0 {
-        pulp::Arch::new().dispatch(Thin {
-            xs: x.as_slice().expect("standard layout"),
-            bs: w.as_slice().expect("standard layout"),
-            out: &mut out,
-            // Output row g: x's row g (offset g·k, chain step 1) against w's rows.
-            groups: m,
-            group_offset: k,
-            chain: k,
-            chain_stride: 1,
-            n,
-        });
-    }
-    Array2::from_shape_vec((m, n), out).expect("m × n")
+    // Output row g: x's row g (offset g·k, chain step 1) against w's rows.
+    thin_product(x, w, m, k, k, 1)
 }
 
 /// `xᵀ · z` (x m × k, z m × n, n small) with the bits of ndarray's `x.t().dot(&z)` on an
@@ -517,22 +507,37 @@ pub fn t_dot_thin(x: ArrayView2<'_, f64>, z: ArrayView2<'_, f64>) -> Array2<f64>
         "t_dot_thin: x is {m}×{k}, z {}×{n}",
         z.nrows()
     );
-    let (x, z) = (x.as_standard_layout(), z.as_standard_layout());
-    let mut out = vec![0.0f64; k * n];
-    if n > 0 && k > 0 && m > 0 {
+    // Output row g: x's column g (offset g, chain step k) against z's rows.
+    thin_product(x, z, k, 1, m, k)
+}
+
+/// The `groups × n` product behind [`dot_thin`] and [`t_dot_thin`]: output row g is the
+/// chain of `chain` entries of x starting at `g · group_offset`, `chain_stride` apart,
+/// against the rows of `b` (chain × n), by the [`Thin`] kernel.
+fn thin_product(
+    x: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    groups: usize,
+    group_offset: usize,
+    chain: usize,
+    chain_stride: usize,
+) -> Array2<f64> {
+    let n = b.ncols();
+    let (x, b) = (x.as_standard_layout(), b.as_standard_layout());
+    let mut out = vec![0.0f64; groups * n];
+    if n > 0 && groups > 0 && chain > 0 {
         pulp::Arch::new().dispatch(Thin {
             xs: x.as_slice().expect("standard layout"),
-            bs: z.as_slice().expect("standard layout"),
+            bs: b.as_slice().expect("standard layout"),
             out: &mut out,
-            // Output row g: x's column g (offset g, chain step k) against z's rows.
-            groups: k,
-            group_offset: 1,
-            chain: m,
-            chain_stride: k,
+            groups,
+            group_offset,
+            chain,
+            chain_stride,
             n,
         });
     }
-    Array2::from_shape_vec((k, n), out).expect("k × n")
+    Array2::from_shape_vec((groups, n), out).expect("groups × n")
 }
 
 /// `out[g][j] = Σ_t xs[g·group_offset + t·chain_stride] · bs[t][j]`, t in 256-long FMA
@@ -670,11 +675,10 @@ mod tests {
         // give faer's full `self_adjoint_eigen` eigenvalues exactly (the same
         // tridiagonalisation and divide and conquer) and its last `want` eigenvectors to
         // rounding. On the development machine (AVX-512) the columns are bit for bit the
-        // same wherever `sym_gen_eigh_low_rank` uses the partial path (n ≥ 256, want ≥ 64:
-        // checked for n in {256, 400, 800, 1024, 1500} × want in {64, 100, 128, 200});
-        // below that faer's product takes other kernels for a narrow block (e.g. n 800,
-        // want ≤ 28) and the last bits move. gemm's blocking follows the CPU's caches, so
-        // bits are not asserted here, closeness is.
+        // same wherever `sym_eigh_top` takes this path (see there); below that faer's
+        // product takes other kernels for a narrow block (e.g. n 800, want ≤ 28) and the
+        // last bits move. gemm's blocking follows the CPU's caches, so bits are not
+        // asserted here, closeness is.
         let mut state = 7u64;
         let mut rnd = move || {
             state = state
@@ -686,7 +690,7 @@ mod tests {
             let g = Mat::<f64>::from_fn(n, n, |_, _| rnd());
             let a = Mat::<f64>::from_fn(n, n, |i, j| g[(i, j)] + g[(j, i)]);
             let full = a.self_adjoint_eigen(Side::Lower).unwrap();
-            let (vals, top) = sym_eigh_top(a.as_ref(), want).unwrap();
+            let (vals, top) = sym_eigh_top_partial(a.as_ref(), want).unwrap();
             let s = full.S().column_vector();
             for (i, v) in vals.iter().enumerate() {
                 assert_eq!(v.to_bits(), s[i].to_bits(), "n {n}: eigenvalue {i}");

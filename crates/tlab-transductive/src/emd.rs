@@ -175,7 +175,6 @@ const NIL: u32 = u32::MAX;
 struct Tree {
     ns: usize,
     cells: Vec<Cell>,
-    end: Vec<u32>,
     first: Vec<u32>,
     next: Vec<u32>,
     parent: Vec<u32>,
@@ -221,10 +220,6 @@ impl Tree {
         let n = ns + nt;
         let mut tree = Tree {
             ns,
-            end: cells
-                .iter()
-                .flat_map(|c| [c.i as u32, (ns + c.j) as u32])
-                .collect(),
             next: vec![NIL; 2 * cells.len()],
             cells,
             first: vec![NIL; n],
@@ -236,22 +231,32 @@ impl Tree {
             path: Vec::new(),
             stack: Vec::new(),
         };
-        for h in 0..tree.end.len() {
+        for h in 0..tree.next.len() {
             tree.link(h);
         }
         tree
     }
 
+    /// The node half-edge `h` sits at: its cell's row for `2k`, its column for `2k + 1`.
+    fn end(&self, h: usize) -> usize {
+        let c = &self.cells[h / 2];
+        if h % 2 == 0 {
+            c.i
+        } else {
+            self.ns + c.j
+        }
+    }
+
     /// Puts half-edge `h` at the head of its node's list.
     fn link(&mut self, h: usize) {
-        let x = self.end[h] as usize;
+        let x = self.end(h);
         self.next[h] = self.first[x];
         self.first[x] = h as u32;
     }
 
     /// Takes half-edge `h` out of its node's list.
     fn unlink(&mut self, h: usize) {
-        let x = self.end[h] as usize;
+        let x = self.end(h);
         if self.first[x] as usize == h {
             self.first[x] = self.next[h];
             return;
@@ -265,9 +270,9 @@ impl Tree {
 
     /// The other end of cell `k` seen from `node`.
     fn other(&self, k: usize, node: usize) -> usize {
-        let a = self.end[2 * k] as usize;
+        let a = self.end(2 * k);
         if a == node {
-            self.end[2 * k + 1] as usize
+            self.end(2 * k + 1)
         } else {
             a
         }
@@ -284,7 +289,7 @@ impl Tree {
         stack.push((s as u32, h as u32));
         while let Some((x, h)) = stack.pop() {
             let (x, h) = (x as usize, h as usize);
-            let from = self.end[h ^ 1] as usize;
+            let from = self.end(h ^ 1);
             let k = h / 2;
             self.parent[x] = k as u32;
             self.depth[x] = self.depth[from] + 1;
@@ -293,7 +298,7 @@ impl Tree {
             while e != NIL {
                 let e_us = e as usize;
                 if e_us != h {
-                    stack.push((self.end[e_us ^ 1], (e_us ^ 1) as u32));
+                    stack.push((self.end(e_us ^ 1) as u32, (e_us ^ 1) as u32));
                 }
                 e = self.next[e_us];
             }
@@ -310,7 +315,7 @@ impl Tree {
         while e != NIL {
             let h = e as usize;
             e = self.next[h];
-            self.walk(self.end[h ^ 1] as usize, h ^ 1);
+            self.walk(self.end(h ^ 1), h ^ 1);
         }
     }
 
@@ -364,8 +369,6 @@ impl Tree {
             flow: theta,
             cost: c,
         };
-        self.end[2 * leave] = i as u32;
-        self.end[2 * leave + 1] = (self.ns + j) as u32;
         self.link(2 * leave);
         self.link(2 * leave + 1);
         if s_is_row {

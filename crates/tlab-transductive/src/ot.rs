@@ -62,8 +62,9 @@ impl SinkhornTransport {
         let mut kt_u = Array1::<f64>::zeros(nt);
         for _ in 0..self.max_iter {
             // One pass over K a sweep: row i gives (Kv)_i, so u_i, whose multiple of row i
-            // is added to Kᵀu while the row is in cache. The same bits as `k.dot(&v)` then
-            // `xt_v(k, u)` (the same dot per row, the same row-by-row sums).
+            // is added to Kᵀu while the row is in cache: `xt_v`'s row-by-row sums, fused
+            // with `k.dot(&v)` (the same dot per row). The same bits as those two calls
+            // whenever K has more than one row and column (`xt_v` hands those to ndarray).
             kt_u.fill(0.0);
             for (row, ui) in k.outer_iter().zip(u.iter_mut()) {
                 *ui = a / row.dot(&v);
@@ -275,34 +276,32 @@ impl ClassRegularisedTransport {
             s.mapv_inplace(f64::sqrt);
             s
         };
-        // Σ_j Σ_c ‖γ[I_c, j]‖₂, summed column by column, class by class.
-        let group_term = |g: &Array2<f64>| -> f64 {
-            let s = group_norms(g);
-            let mut sum = 0.0;
+        // The objective, with γ's group norms (the next linearisation's gradient needs them).
+        // The group term Σ_j Σ_c ‖γ[I_c, j]‖₂ is summed column by column, class by class.
+        let objective = |g: &Array2<f64>| -> (f64, Array2<f64>) {
+            let norms = group_norms(g);
+            let mut group = 0.0;
             for j in 0..nt {
                 for c in 0..n_classes {
-                    sum += s[(c, j)];
+                    group += norms[(c, j)];
                 }
             }
-            sum
-        };
-        let objective = |g: &Array2<f64>| -> f64 {
-            (cost * g).sum()
+            let f = (cost * g).sum()
                 + eps
                     * g.iter()
                         .map(|&v| if v > 0.0 { v * v.ln() } else { 0.0 })
                         .sum::<f64>()
-                + self.eta * group_term(g)
+                + self.eta * group;
+            (f, norms)
         };
         let mut g = self.sinkhorn.coupling(cost);
         if self.eta == 0.0 {
             return g;
         }
-        let mut f = objective(&g);
+        let (mut f, mut norms) = objective(&g);
         for _ in 0..self.outer {
             // The linearised cost: C + η ∇Ω, the group term's gradient being each group's
             // block divided by its norm (0 where the norm is 0).
-            let norms = group_norms(&g);
             let mut linear = cost.clone();
             for ((mut out, row), &c) in linear.rows_mut().into_iter().zip(g.rows()).zip(ys) {
                 for ((o, &v), &norm) in out.iter_mut().zip(&row).zip(norms.row(c)) {
@@ -317,10 +316,10 @@ impl ClassRegularisedTransport {
                 break;
             }
             let mut alpha = 1.0;
-            let (next, fnext) = loop {
+            let (next, (fnext, next_norms)) = loop {
                 let cand = &g + &(&direction * alpha);
                 let fc = objective(&cand);
-                if fc <= f + 1e-4 * alpha * slope || alpha < 1e-6 {
+                if fc.0 <= f + 1e-4 * alpha * slope || alpha < 1e-6 {
                     break (cand, fc);
                 }
                 alpha *= 0.5;
@@ -328,6 +327,7 @@ impl ClassRegularisedTransport {
             let gain = f - fnext;
             g = next;
             f = fnext;
+            norms = next_norms;
             if gain.abs() <= 1e-9 * f.abs().max(1e-12) {
                 break;
             }
