@@ -61,6 +61,44 @@ fn preprocess_and_linalg(c: &mut Criterion) {
         b.iter(|| linalg::cholesky(black_box(sym.view())).unwrap())
     });
     g.finish();
+    // The iterative solvers' inner products at the SURF C→A size (KMM's 1123 × 1123
+    // kernel, the Sinkhorn sweep over a 1123 × 958 kernel), beside the ndarray code they
+    // replace with the same bits.
+    let (k, _) = data(1123, 1123, 10, 5);
+    let (kc, _) = data(1123, 958, 10, 6);
+    let v = k.row(0).to_owned();
+    let vt = kc.row(0).to_owned();
+    let mut g = c.benchmark_group("same-bits products 1123");
+    g.bench_function("ndarray dot 1123x1123", |b| {
+        b.iter(|| black_box(&k).dot(&v))
+    });
+    g.bench_function("mat_vec 1123x1123", |b| {
+        b.iter(|| linalg::mat_vec(black_box(k.view()), v.view()))
+    });
+    g.bench_function("ndarray sweep 1123x958", |b| {
+        b.iter(|| {
+            let mut acc = ndarray::Array1::<f64>::zeros(958);
+            for row in black_box(&kc).outer_iter() {
+                let s = 1.0 / row.dot(&vt);
+                acc.zip_mut_with(&row, |p, &x| *p += x * s);
+            }
+            acc
+        })
+    });
+    g.bench_function("row_dots_axpy 1123x958", |b| {
+        b.iter(|| {
+            let (mut u, mut acc) = (vec![0.0; 1123], vec![0.0; 958]);
+            linalg::row_dots_axpy(
+                black_box(kc.view()),
+                vt.view(),
+                |d| 1.0 / d,
+                &mut u,
+                &mut acc,
+            );
+            acc
+        })
+    });
+    g.finish();
 }
 
 /// Each adapter's fit at the SURF C→A size: 1123 source + 958 target samples × 800 features.

@@ -917,6 +917,26 @@ learner = { kind = "knn", k = 1 }
     }
 
     #[test]
+    fn a_default_logistic_tol_leaves_the_stored_parameters_as_they_were() {
+        // Rows stored before `tol` existed carry `{"c":1.0,"kind":"logistic","max_iter":500}`:
+        // with the default tol the key is unchanged (a resume finds them); another tol is
+        // another run, and a bad one is refused at parse time.
+        let logistic = OK.replace("{ kind = \"knn\", k = 1 }", "{ kind = \"logistic\" }");
+        let s = Suite::parse(&logistic, "t").unwrap();
+        assert_eq!(
+            s.methods[0].params_json(),
+            r#"{"learner":{"c":1.0,"kind":"logistic","max_iter":500}}"#
+        );
+        let loose = logistic.replace("\"logistic\" }", "\"logistic\", tol = 1e-4 }");
+        let s = Suite::parse(&loose, "t").unwrap();
+        assert!(s.methods[0].params_json().contains("\"tol\":0.0001"));
+        let e = Suite::parse(&loose.replace("1e-4", "0.0"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`tol`"), "{e}");
+    }
+
+    #[test]
     fn a_labeller_takes_no_learner_and_no_target_labels() {
         let label = OK.replace(
             "method = \"source-only\"\nlearner = { kind = \"knn\", k = 1 }",

@@ -315,6 +315,7 @@ fn logistic() -> tlab_core::LearnerSpec {
     tlab_core::LearnerSpec::Logistic {
         c: 1.0,
         max_iter: 500,
+        tol: tlab_core::learners::LOGISTIC_DEFAULT_TOL,
     }
 }
 

@@ -202,6 +202,7 @@ mod tests {
         let learner = LearnerSpec::Logistic {
             c: 10.0,
             max_iter: 500,
+            tol: tlab_core::learners::LOGISTIC_DEFAULT_TOL,
         };
         let source = domain(xs, ys);
         let x = ndarray::concatenate(Axis(0), &[source.x(), xl.view()]).unwrap();

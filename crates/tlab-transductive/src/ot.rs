@@ -65,14 +65,15 @@ impl SinkhornTransport {
             // is added to Kᵀu while the row is in cache: `xt_v`'s row-by-row sums, fused
             // with `k.dot(&v)` (the same dot per row). The same bits as those two calls
             // whenever K has more than one row and column (`xt_v` hands those to ndarray).
+            // `row_dots_axpy` keeps those bits with four rows a pass.
             kt_u.fill(0.0);
-            for (row, ui) in k.outer_iter().zip(u.iter_mut()) {
-                *ui = a / row.dot(&v);
-                let s = *ui;
-                if s != 0.0 {
-                    kt_u.zip_mut_with(&row, |pj, &kij| *pj += kij * s);
-                }
-            }
+            tlab_core::linalg::row_dots_axpy(
+                k.view(),
+                v.view(),
+                |d| a / d,
+                u.as_slice_mut().expect("contiguous"),
+                kt_u.as_slice_mut().expect("contiguous"),
+            );
             let err = kt_u
                 .iter()
                 .zip(&v)

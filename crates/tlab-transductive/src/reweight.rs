@@ -27,6 +27,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tlab_core::learners::{KNearest, LogisticRegression};
+use tlab_core::linalg::mat_vec;
 use tlab_core::{Classifier, LabeledDomain, TrainSet, UnlabeledDomain};
 
 use crate::check_dims;
@@ -275,7 +276,7 @@ fn lambda_max(k: &Array2<f64>) -> f64 {
     let mut v = Array1::from_elem(k.nrows(), 1.0 / (k.nrows() as f64).sqrt());
     let mut lam = 0.0;
     for _ in 0..100 {
-        let w = k.dot(&v);
+        let w = mat_vec(k.view(), v.view());
         let norm = w.dot(&w).sqrt();
         if norm == 0.0 {
             return 0.0;
@@ -307,7 +308,7 @@ fn kmm(
     let mut y = beta.clone();
     let mut t = 1.0f64;
     for _ in 0..max_iter {
-        let grad = k.dot(&y) - &kappa;
+        let grad = mat_vec(k.view(), y.view()) - &kappa;
         let next = project(&(&y - &(grad * step)), b, lo, hi);
         let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
         let change = (&next - &beta).mapv(f64::abs).sum();
@@ -333,7 +334,7 @@ fn kliep_alpha(a: &Array2<f64>, b: &Array1<f64>, max_iter: usize) -> Array1<f64>
     // Σ log(aα) from aα, which is kept between iterations (an accepted step's aα is the
     // next iteration's).
     let objective = |a_al: &Array1<f64>| a_al.iter().map(|v| v.max(1e-300).ln()).sum::<f64>();
-    let mut a_alpha = a.dot(&alpha);
+    let mut a_alpha = mat_vec(a.view(), alpha.view());
     let mut best = objective(&a_alpha);
     for _ in 0..max_iter {
         let aa = a_alpha.mapv(|v| 1.0 / v.max(1e-300));
@@ -347,7 +348,7 @@ fn kliep_alpha(a: &Array2<f64>, b: &Array1<f64>, max_iter: usize) -> Array1<f64>
             break;
         }
         next /= norm;
-        let a_next = a.dot(&next);
+        let a_next = mat_vec(a.view(), next.view());
         let obj = objective(&a_next);
         if obj > best {
             let gain = obj - best;

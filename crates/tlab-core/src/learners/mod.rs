@@ -10,7 +10,7 @@ mod logistic;
 mod svm;
 
 pub use knn::{KNearest, KNearestFit};
-pub use logistic::{LogisticFit, LogisticRegression};
+pub use logistic::{LogisticFit, LogisticRegression, LOGISTIC_DEFAULT_TOL};
 pub use svm::{LinearSvm, LinearSvmCv, LinearSvmFit};
 
 /// The column of each row's largest score (the first on ties; NaN never wins): the class
@@ -161,6 +161,14 @@ pub enum LearnerSpec {
         c: f64,
         #[serde(default = "default_logistic_iter")]
         max_iter: usize,
+        /// Stop when the largest gradient entry is below this (scikit-learn's `tol`, whose
+        /// default is 1e-4). Left out of the stored parameters when it is the default, so
+        /// rows written before it existed keep their keys.
+        #[serde(
+            default = "default_logistic_tol",
+            skip_serializing_if = "is_default_logistic_tol"
+        )]
+        tol: f64,
     },
     /// Linear SVM whose C is chosen by stratified k-fold cross-validation on the training
     /// rows alone (the source, in a transfer task — never the target's labels).
@@ -190,6 +198,12 @@ fn unit() -> f64 {
 fn default_logistic_iter() -> usize {
     500
 }
+fn default_logistic_tol() -> f64 {
+    logistic::LOGISTIC_DEFAULT_TOL
+}
+fn is_default_logistic_tol(tol: &f64) -> bool {
+    *tol == logistic::LOGISTIC_DEFAULT_TOL
+}
 fn default_svm_iter() -> usize {
     1000
 }
@@ -208,8 +222,8 @@ impl LearnerSpec {
     pub fn build(&self, seed: u64) -> Result<Box<dyn Classifier>> {
         Ok(match *self {
             LearnerSpec::Knn { k } => Box::new(KNearest::new(k)?),
-            LearnerSpec::Logistic { c, max_iter } => {
-                Box::new(LogisticRegression::new(c, max_iter)?)
+            LearnerSpec::Logistic { c, max_iter, tol } => {
+                Box::new(LogisticRegression::new(c, max_iter)?.with_tol(tol)?)
             }
             LearnerSpec::LinearSvm { c, max_iter, tol } => {
                 Box::new(LinearSvm::new(c, max_iter, seed)?.with_tol(tol)?)
