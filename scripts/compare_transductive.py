@@ -42,6 +42,23 @@ def load(data_dir, key):
 
 
 # (name, skada pipeline factory, tlab method TOML)
+def kliep_logistic(med):
+    """skada's KLIEP given tlab's five candidate widths (relative to the median), then
+    logistic regression taking the weights."""
+    return skada.make_da_pipeline(
+        skada.KLIEPReweightAdapter(gamma=[f / med for f in (0.1, 0.3, 1.0, 3.0, 10.0)], random_state=0),
+        LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True))
+
+
+def kmm_logistic():
+    return skada.make_da_pipeline(
+        skada.KMMReweightAdapter(), LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True))
+
+
+def reweight_toml(kind, learner_extra):
+    return f'method = "reweight"\nreweighter = {{ kind = "{kind}" }}\nlearner = {{ kind = "logistic", c = 1.0{learner_extra} }}'
+
+
 METHODS = [
     ("SA(100)", lambda: skada.make_da_pipeline(skada.SubspaceAlignmentAdapter(n_components=100), KNeighborsClassifier(1)),
      'method = "adapt"\nadapter = { kind = "sa", dim = 100 }\nlearner = { kind = "knn", k = 1 }'),
@@ -70,23 +87,13 @@ METHODS = [
     # machine epsilon (`alpha += EPS * A.T @ (1 / (A @ alpha))`), so its α barely leaves the
     # uniform start and its loop stops at once; tlab runs the paper's projected gradient to
     # convergence. The accuracy column says what that buys.
-    ("KLIEP + logistic", lambda med: skada.make_da_pipeline(
-        skada.KLIEPReweightAdapter(gamma=[f / med for f in (0.1, 0.3, 1.0, 3.0, 10.0)], random_state=0),
-        LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True)),
-     'method = "reweight"\nreweighter = { kind = "kliep" }\nlearner = { kind = "logistic", c = 1.0 }'),
-    ("KMM + logistic", lambda: skada.make_da_pipeline(
-        skada.KMMReweightAdapter(), LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True)),
-     'method = "reweight"\nreweighter = { kind = "kmm" }\nlearner = { kind = "logistic", c = 1.0 }'),
+    ("KLIEP + logistic", kliep_logistic, reweight_toml("kliep", "")),
+    ("KMM + logistic", kmm_logistic, reweight_toml("kmm", "")),
     # The same two with tlab's logistic regression stopping where scikit-learn's does: its
     # default tol = 1e-4 on the largest gradient entry of the same scaled objective (tlab's
     # default is 1e-8, which the committed tables use).
-    ("KLIEP + logistic (tol 1e-4)", lambda med: skada.make_da_pipeline(
-        skada.KLIEPReweightAdapter(gamma=[f / med for f in (0.1, 0.3, 1.0, 3.0, 10.0)], random_state=0),
-        LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True)),
-     'method = "reweight"\nreweighter = { kind = "kliep" }\nlearner = { kind = "logistic", c = 1.0, tol = 1e-4 }'),
-    ("KMM + logistic (tol 1e-4)", lambda: skada.make_da_pipeline(
-        skada.KMMReweightAdapter(), LogisticRegression(C=1.0, max_iter=500).set_fit_request(sample_weight=True)),
-     'method = "reweight"\nreweighter = { kind = "kmm" }\nlearner = { kind = "logistic", c = 1.0, tol = 1e-4 }'),
+    ("KLIEP + logistic (tol 1e-4)", kliep_logistic, reweight_toml("kliep", ", tol = 1e-4")),
+    ("KMM + logistic (tol 1e-4)", kmm_logistic, reweight_toml("kmm", ", tol = 1e-4")),
 ]
 
 
