@@ -44,6 +44,10 @@ enum Command {
         /// Discard this suite's stored rows first and run everything again.
         #[arg(long)]
         fresh: bool,
+        /// Discard the stored rows of this method id first, so that only its runs (and any
+        /// missing ones) execute: after a fix to one method (repeat or comma-separate).
+        #[arg(long, value_name = "METHOD_ID", value_delimiter = ',')]
+        redo: Vec<String>,
     },
     /// Join the shard-i-of-n/ folders of a suite's results folder into one result.
     Merge {
@@ -331,9 +335,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             suite,
             shard,
             fresh,
+            redo,
         }) => {
             opts.shard = shard;
             opts.fresh = fresh;
+            opts.redo = redo;
             vec![Suite::load(&suite)?]
         }
         None => {

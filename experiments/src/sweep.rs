@@ -76,6 +76,9 @@ pub struct SweepOptions {
     pub shard: Option<Shard>,
     /// Discard stored rows and start over.
     pub fresh: bool,
+    /// Method ids whose stored rows are discarded first (after a fix to one method), so
+    /// that only their runs, and any missing ones, execute.
+    pub redo: Vec<String>,
 }
 
 /// What a sweep did.
@@ -193,6 +196,34 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
 }
 
 /// The rows already stored in `dir`: `runs.parquet` (a finished sweep) and the journal.
+/// Removes the stored rows of the methods `ids` from `dir/runs.parquet` and `runs.csv`
+/// (rewritten atomically, so a kill leaves either the old files or the new ones and the
+/// next run redoes what is missing). Rows a killed `--redo` run already journaled are kept.
+fn forget_methods(suite: &Suite, dir: &Path, ids: &[String]) -> Result<()> {
+    if let Some(bad) = ids
+        .iter()
+        .find(|id| !suite.methods.iter().any(|m| &m.id == *id))
+    {
+        let known: Vec<&str> = suite.methods.iter().map(|m| m.id.as_str()).collect();
+        return Err(Error::Store(format!(
+            "--redo {bad:?}: suite {:?} has no method with that id (its ids: {})",
+            suite.name,
+            known.join(", ")
+        )));
+    }
+    let stored = stored_rows(dir)?;
+    let before = stored.len();
+    let kept: Vec<Row> = stored
+        .into_iter()
+        .filter(|r| !ids.contains(&r.method))
+        .collect();
+    if kept.len() < before {
+        tracing::info!(dir = %dir.display(), dropped = before - kept.len(), "redo");
+        write_rows(dir, &kept)?;
+    }
+    Ok(())
+}
+
 fn stored_rows(dir: &Path) -> Result<Vec<Row>> {
     let parquet = dir.join("runs.parquet");
     if parquet.is_file() {
@@ -275,6 +306,9 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         for f in [Journal::FILE, "runs.parquet", "runs.csv", "table.md"] {
             remove_if_present(&dir.join(f))?;
         }
+    }
+    if !opts.redo.is_empty() {
+        forget_methods(suite, &dir, &opts.redo)?;
     }
     let mut rows = stored_rows(&dir)?;
     let (journal, journaled) = Journal::open(&dir)?;

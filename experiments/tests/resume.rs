@@ -202,3 +202,44 @@ fn adding_a_metric_reruns_the_rows_that_lack_it() {
     let third = sweep(&with, out.path(), &quiet()).unwrap();
     assert_eq!(third.ran, 0);
 }
+
+#[test]
+fn redo_reruns_only_the_named_method() {
+    let suite = Suite::parse(SUITE, "resume").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let first = sweep(&suite, out.path(), &quiet()).unwrap();
+    assert_eq!(first.ran, 40);
+    let redo = SweepOptions {
+        redo: vec!["both".into()],
+        ..quiet()
+    };
+    let again = sweep(&suite, out.path(), &redo).unwrap();
+    // Only "both"'s 20 runs execute; "tgt"'s stored rows are reused, and the rows come
+    // back in run order, equal to the first sweep's but for the timings.
+    assert_eq!((again.ran, again.reused), (20, 20));
+    assert_eq!(strip(&again.rows), strip(&first.rows));
+    let dir = out.path().join("resume");
+    let stored = read_parquet_rows(&dir.join("runs.parquet")).unwrap();
+    assert_eq!(strip(&stored), strip(&first.rows));
+    // The reused rows keep their timings; the redone ones were measured again.
+    for (a, b) in again.rows.iter().zip(&first.rows) {
+        if a.method == "tgt" {
+            assert_eq!(a.fit_seconds, b.fit_seconds);
+        }
+    }
+    // An id the suite does not define is an error naming the ids it does, and leaves the
+    // stored rows alone.
+    let bad = SweepOptions {
+        redo: vec!["nope".into()],
+        ..quiet()
+    };
+    let err = sweep(&suite, out.path(), &bad).unwrap_err().to_string();
+    assert!(
+        err.contains("\"nope\"") && err.contains("tgt, both"),
+        "{err}"
+    );
+    assert_eq!(
+        read_parquet_rows(&dir.join("runs.parquet")).unwrap().len(),
+        40
+    );
+}

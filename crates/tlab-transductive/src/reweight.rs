@@ -376,6 +376,31 @@ fn kliep(
     max_iter: usize,
     seed: u64,
 ) -> Result<Array1<f64>> {
+    let (gamma, order) = kliep_width(xs, xt, centres, folds, max_iter, seed)?;
+    let c = xt.select(Axis(0), &order[..centres.min(xt.nrows())]);
+    let ks = sq_distances(xs, c.view()).mapv(|d| (-gamma * d).exp());
+    let kt = sq_distances(xt, c.view()).mapv(|d| (-gamma * d).exp());
+    let alpha = kliep_alpha(&kt, &ks.mean_axis(Axis(0)).expect("non-empty"), max_iter);
+    Ok(ks.dot(&alpha))
+}
+
+/// The paper's likelihood cross-validation (Sugiyama et al. 2007, Fig. 2): the target is
+/// split into `folds` folds; for each candidate width and each fold, KLIEP is fitted on the
+/// other folds, its centres drawn from those folds only, and scored by the mean log-weight
+/// of the held-out fold. Returns the best width and the seeded order of the target samples
+/// (the final fit's centres are its first `centres`).
+///
+/// A held-out sample must not be a centre: a centre's own kernel value is 1, so it would
+/// score narrow widths too high (an earlier version drew the centres from the whole target,
+/// and picked widths with far more uneven weights than the paper's procedure does).
+fn kliep_width(
+    xs: ArrayView2<'_, f64>,
+    xt: ArrayView2<'_, f64>,
+    centres: usize,
+    folds: usize,
+    max_iter: usize,
+    seed: u64,
+) -> Result<(f64, Vec<usize>)> {
     let nt = xt.nrows();
     if nt < folds {
         return Err(TransductiveError::Data {
@@ -386,40 +411,66 @@ fn kliep(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..nt).collect();
     order.shuffle(&mut rng);
-    let c = xt.select(Axis(0), &order[..centres.min(nt)]);
     let base = median_gamma(xs, xt, seed);
-    let d_s = sq_distances(xs, c.view());
-    let d_t = sq_distances(xt, c.view());
-    let fold_of: Vec<usize> = {
-        let mut f = vec![0; nt];
-        for (pos, &i) in order.iter().enumerate() {
-            f[i] = pos % folds;
-        }
-        f
-    };
+    // Per fold: the squared distances of the source, the training folds and the held-out
+    // fold to that fold's centres.
+    let split: Vec<_> = kliep_folds(&order, folds, centres)
+        .into_iter()
+        .map(|fold| {
+            let c = xt.select(Axis(0), &fold.centres);
+            (
+                sq_distances(xs, c.view()),
+                sq_distances(xt.select(Axis(0), &fold.train).view(), c.view()),
+                sq_distances(xt.select(Axis(0), &fold.test).view(), c.view()),
+            )
+        })
+        .collect();
     let mut best = (f64::NEG_INFINITY, base);
     for factor in [0.1, 0.3, 1.0, 3.0, 10.0] {
         let gamma = base * factor;
-        let ks = d_s.mapv(|d| (-gamma * d).exp());
-        let kt = d_t.mapv(|d| (-gamma * d).exp());
-        let b = ks.mean_axis(Axis(0)).expect("non-empty");
+        let kernel = |d: &Array2<f64>| d.mapv(|d| (-gamma * d).exp());
         let mut score = 0.0;
-        for f in 0..folds {
-            let train: Vec<usize> = (0..nt).filter(|&i| fold_of[i] != f).collect();
-            let test: Vec<usize> = (0..nt).filter(|&i| fold_of[i] == f).collect();
-            let alpha = kliep_alpha(&kt.select(Axis(0), &train), &b, max_iter);
-            let w = kt.select(Axis(0), &test).dot(&alpha);
-            score += w.iter().map(|v| v.max(1e-300).ln()).sum::<f64>() / test.len() as f64;
+        for (d_s, d_train, d_test) in &split {
+            let b = kernel(d_s).mean_axis(Axis(0)).expect("non-empty");
+            let alpha = kliep_alpha(&kernel(d_train), &b, max_iter);
+            let w = kernel(d_test).dot(&alpha);
+            score += w.iter().map(|v| v.max(1e-300).ln()).sum::<f64>() / w.len() as f64;
         }
         if score > best.0 {
             best = (score, gamma);
         }
     }
-    let gamma = best.1;
-    let ks = d_s.mapv(|d| (-gamma * d).exp());
-    let kt = d_t.mapv(|d| (-gamma * d).exp());
-    let alpha = kliep_alpha(&kt, &ks.mean_axis(Axis(0)).expect("non-empty"), max_iter);
-    Ok(ks.dot(&alpha))
+    Ok((best.1, order))
+}
+
+/// One fold of KLIEP's likelihood cross-validation: target indices.
+#[derive(Debug)]
+struct KliepFold {
+    train: Vec<usize>,
+    test: Vec<usize>,
+    /// The first `centres` training samples in the seeded order.
+    centres: Vec<usize>,
+}
+
+/// The folds for the seeded order of the target samples: sample `order[p]` is held out in
+/// fold `p % folds`.
+fn kliep_folds(order: &[usize], folds: usize, centres: usize) -> Vec<KliepFold> {
+    let mut fold_of = vec![0; order.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        fold_of[i] = pos % folds;
+    }
+    (0..folds)
+        .map(|f| KliepFold {
+            train: (0..order.len()).filter(|&i| fold_of[i] != f).collect(),
+            test: (0..order.len()).filter(|&i| fold_of[i] == f).collect(),
+            centres: order
+                .iter()
+                .copied()
+                .filter(|&i| fold_of[i] != f)
+                .take(centres)
+                .collect(),
+        })
+        .collect()
 }
 
 fn discriminative(
@@ -457,6 +508,52 @@ fn nearest_neighbour(source: &LabeledDomain, target: &UnlabeledDomain) -> Result
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn kliep_cross_validation_holds_out_the_centres() {
+        // The paper's LCV fits each fold's KLIEP on the other folds, centres included: no
+        // held-out sample may be a centre. (An earlier version drew the centres from the
+        // whole target; a held-out centre's kernel value of 1 with itself made narrow
+        // widths score too well: on SURF A→W and W→D it picked 10 × the median heuristic
+        // and weights whose spread exceeded their mean, where the paper's procedure picks
+        // 0.1 × and near-uniform weights, as ADAPT's KLIEP does on C→A.)
+        let mut order: Vec<usize> = (0..23).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(3));
+        let folds = kliep_folds(&order, 5, 7);
+        assert_eq!(folds.len(), 5);
+        let mut held_out = Vec::new();
+        for fold in &folds {
+            assert_eq!(fold.centres.len(), 7);
+            assert!(fold.centres.iter().all(|c| fold.train.contains(c)));
+            assert!(fold.centres.iter().all(|c| !fold.test.contains(c)));
+            assert_eq!(fold.train.len() + fold.test.len(), 23);
+            held_out.extend(fold.test.iter().copied());
+        }
+        held_out.sort_unstable();
+        assert_eq!(
+            held_out,
+            (0..23).collect::<Vec<_>>(),
+            "each sample held out once"
+        );
+        // Fewer training samples than centres: all of them.
+        assert!(kliep_folds(&order, 5, 100)
+            .iter()
+            .all(|f| f.centres.len() == f.train.len()));
+    }
+
+    #[test]
+    fn kliep_on_one_distribution_does_not_pick_the_narrowest_width() {
+        // Source and target uniform on [0, 1]^60: the true weights are all 1. With the
+        // held-out centres of the earlier version the narrowest width (10 × the median
+        // heuristic) won here; held out properly, the narrowest scores worst of the five.
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut draw =
+            |n: usize| Array2::from_shape_simple_fn((n, 60), || rand::Rng::gen::<f64>(&mut rng));
+        let (xs, xt) = (draw(300), draw(250));
+        let base = median_gamma(xs.view(), xt.view(), 0);
+        let (gamma, _) = kliep_width(xs.view(), xt.view(), 100, 5, 2000, 0).unwrap();
+        assert!(gamma / base < 5.0, "picked {} × the median", gamma / base);
+    }
 
     #[test]
     fn projection_lands_in_the_set() {
