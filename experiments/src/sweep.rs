@@ -195,7 +195,6 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-/// The rows already stored in `dir`: `runs.parquet` (a finished sweep) and the journal.
 /// Removes the stored rows of the methods `ids` from `dir/runs.parquet` and `runs.csv`
 /// (rewritten atomically, so a kill leaves either the old files or the new ones and the
 /// next run redoes what is missing). Rows a killed `--redo` run already journaled are kept.
@@ -224,6 +223,8 @@ fn forget_methods(suite: &Suite, dir: &Path, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The rows of a finished sweep stored in `dir` (`runs.parquet`); `Journal::open` reads the
+/// journal.
 fn stored_rows(dir: &Path) -> Result<Vec<Row>> {
     let parquet = dir.join("runs.parquet");
     if parquet.is_file() {
