@@ -27,7 +27,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from compare_transductive import DOMAINS, PAIRS, load, median_cost, reweight_toml, tlab_table
+from compare_transductive import DOMAINS, PAIRS, compare, load, median_cost, reweight_toml
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from adapt.feature_based import CORAL, SA, TCA  # noqa: E402  (TensorFlow loads here)
@@ -102,23 +102,7 @@ def main():
     data = {k: load(data_dir, k) for k in DOMAINS}
     pooled = {p: median_cost(np.vstack([data[p[0]][0], data[p[1]][0]]), np.vstack([data[p[0]][0], data[p[1]][0]])) for p in PAIRS}
     out = tempfile.mkdtemp()
-    print("| method | tlab process (s) | tlab fit + predict (s) | tlab acc | ADAPT fit + predict (s) | ADAPT acc | ADAPT / tlab process | ADAPT / tlab fit + predict |")
-    print("|---|---|---|---|---|---|---|---|")
-    only = [m for m in os.environ.get("COMPARE_ONLY", "").split(",") if m]
-    for name, make, toml in METHODS:
-        if only and not any(name.startswith(o) for o in only):
-            continue
-        ts, tr, acc_tlab = tlab_table(tlab, toml, data_dir, out, repeats)
-        t_ad, acc_ad = [], None
-        for _ in range(repeats):
-            try:
-                acc_ad, seconds = adapt_table(make, data, pooled)
-            except Exception as e:  # a peer failing on real data is a result too
-                acc_ad, seconds = f"error: {type(e).__name__}: {e}", float("nan")
-            t_ad.append(seconds)
-        ta = float(np.median(t_ad))
-        acc_s = f"{acc_ad:.2f}" if isinstance(acc_ad, float) else acc_ad
-        print(f"| {name} | {ts:.2f} | {tr:.2f} | {acc_tlab:.2f} | {ta:.2f} | {acc_s} | {ta / ts:.2f}× | {ta / tr:.2f}× |", flush=True)
+    compare("ADAPT", METHODS, lambda name, make: adapt_table(make, data, pooled), tlab, data_dir, out, repeats)
 
 
 if __name__ == "__main__":

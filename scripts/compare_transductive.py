@@ -166,6 +166,30 @@ def tlab_table(tlab, method_toml, data_dir, out, repeats):
     return float(np.median(t_tlab)), float(np.median(t_runs)), acc
 
 
+def compare(peer, methods, peer_table, tlab, data_dir, out, repeats):
+    """Prints one Markdown row per method: tlab's whole table beside the peer's.
+    `peer_table(name, make)` returns the peer's average accuracy and its fit + predict
+    seconds over the 12 pairs; a peer that fails on the data is reported, not fatal."""
+    print(f"| method | tlab process (s) | tlab fit + predict (s) | tlab acc | {peer} fit + predict (s) | {peer} acc "
+          f"| {peer} / tlab process | {peer} / tlab fit + predict |")
+    print("|---|---|---|---|---|---|---|---|")
+    only = [m for m in os.environ.get("COMPARE_ONLY", "").split(",") if m]
+    for name, make, toml in methods:
+        if only and not any(name.startswith(o) for o in only):
+            continue
+        ts, tr, acc_tlab = tlab_table(tlab, toml, data_dir, out, repeats)
+        t_peer, acc_peer = [], None
+        for _ in range(repeats):
+            try:
+                acc_peer, seconds = peer_table(name, make)
+            except Exception as e:  # a peer failing on real data is a result too
+                acc_peer, seconds = f"error: {type(e).__name__}: {e}", float("nan")
+            t_peer.append(seconds)
+        tp = float(np.median(t_peer))
+        acc_s = f"{acc_peer:.2f}" if isinstance(acc_peer, float) else acc_peer
+        print(f"| {name} | {ts:.2f} | {tr:.2f} | {acc_tlab:.2f} | {tp:.2f} | {acc_s} | {tp / ts:.2f}× | {tp / tr:.2f}× |", flush=True)
+
+
 def main():
     data_dir, tlab = sys.argv[1], sys.argv[2]
     repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 5
@@ -175,24 +199,8 @@ def main():
     # KLIEP's widths are relative to the median squared distance within the pooled domains.
     pooled = {p: median_cost(np.vstack([data[p[0]][0], data[p[1]][0]]), np.vstack([data[p[0]][0], data[p[1]][0]])) for p in PAIRS}
     out = tempfile.mkdtemp()
-    print("| method | tlab process (s) | tlab fit + predict (s) | tlab acc | skada fit + predict (s) | skada acc | skada / tlab process | skada / tlab fit + predict |")
-    print("|---|---|---|---|---|---|---|---|")
-    only = [m for m in os.environ.get("COMPARE_ONLY", "").split(",") if m]
-    for name, make, toml in METHODS:
-        if only and not any(name.startswith(o) for o in only):
-            continue
-        ts, tr, acc_tlab = tlab_table(tlab, toml, data_dir, out, repeats)
-        t_sk, acc_sk = [], None
-        scales = pooled if name.startswith("KLIEP") else medians
-        for _ in range(repeats):
-            try:
-                acc_sk, seconds = skada_table(make, data, scales)
-            except Exception as e:  # a peer failing on real data is a result too
-                acc_sk, seconds = f"error: {type(e).__name__}", float("nan")
-            t_sk.append(seconds)
-        tk = float(np.median(t_sk))
-        acc_sk_s = f"{acc_sk:.2f}" if isinstance(acc_sk, float) else acc_sk
-        print(f"| {name} | {ts:.2f} | {tr:.2f} | {acc_tlab:.2f} | {tk:.2f} | {acc_sk_s} | {tk / ts:.2f}× | {tk / tr:.2f}× |", flush=True)
+    compare("skada", METHODS, lambda name, make: skada_table(make, data, pooled if name.startswith("KLIEP") else medians),
+            tlab, data_dir, out, repeats)
 
 
 if __name__ == "__main__":
