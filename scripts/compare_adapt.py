@@ -49,24 +49,32 @@ def logistic():
     return LogisticRegression(C=1.0, max_iter=500)
 
 
+def kmm_logistic(xt, _):
+    return KMM(logistic(), Xt=xt, kernel="rbf", gamma=KMM_GAMMA, B=1000, max_size=5000, verbose=0, random_state=0)
+
+
+def kmm_toml(learner_extra):
+    return (f'method = "reweight"\nreweighter = {{ kind = "kmm", gamma = {KMM_GAMMA!r} }}\n'
+            f'learner = {{ kind = "logistic", c = 1.0{learner_extra} }}')
+
+
+def kliep_logistic(xt, med):
+    return KLIEP(logistic(), Xt=xt, kernel="rbf", gamma=[f / med for f in WIDTHS], algo="original",
+                 max_centers=100, cv=5, max_iter=2000, verbose=0, random_state=0)
+
+
 # (name, ADAPT factory (xt, pooled median) -> estimator, tlab method TOML)
 METHODS = [
     # The whole QP (max_size above every domain's size; ADAPT's default 1000 splits
     # Caltech's 1123 samples into two QPs), B = 1000, ε = (√n − 1)/√n on both sides.
-    ("KMM + logistic",
-     lambda xt, _: KMM(logistic(), Xt=xt, kernel="rbf", gamma=KMM_GAMMA, B=1000, max_size=5000, verbose=0, random_state=0),
-     'method = "reweight"\nreweighter = { kind = "kmm", gamma = %r }\nlearner = { kind = "logistic", c = 1.0 }' % KMM_GAMMA),
-    ("KMM + logistic (tlab tol 1e-4)",
-     lambda xt, _: KMM(logistic(), Xt=xt, kernel="rbf", gamma=KMM_GAMMA, B=1000, max_size=5000, verbose=0, random_state=0),
-     'method = "reweight"\nreweighter = { kind = "kmm", gamma = %r }\nlearner = { kind = "logistic", c = 1.0, tol = 1e-4 }' % KMM_GAMMA),
+    ("KMM + logistic", kmm_logistic, kmm_toml("")),
+    ("KMM + logistic (tlab tol 1e-4)", kmm_logistic, kmm_toml(", tol = 1e-4")),
     # The paper's algorithm ("original": ascent, then projection) on 100 target centres,
     # widths chosen by 5-fold likelihood cross-validation among tlab's five (relative to
     # the pooled median squared distance), at most 2000 iterations; ADAPT also tries its
     # five default learning rates per fit.
-    ("KLIEP + logistic",
-     lambda xt, med: KLIEP(logistic(), Xt=xt, kernel="rbf", gamma=[f / med for f in WIDTHS], algo="original",
-                           max_centers=100, cv=5, max_iter=2000, verbose=0, random_state=0),
-     reweight_toml("kliep", "")),
+    ("KLIEP + logistic", kliep_logistic, reweight_toml("kliep", "")),
+    ("KLIEP + logistic (tlab tol 1e-4)", kliep_logistic, reweight_toml("kliep", ", tol = 1e-4")),
     # CORAL with the paper's + I on both covariances (ADAPT's default λ is 1e-5).
     ("CORAL",
      lambda xt, _: CORAL(KNeighborsClassifier(1), Xt=xt, lambda_=1.0, verbose=0, random_state=0),
