@@ -195,22 +195,29 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-/// Removes the stored rows of the methods `ids` from `dir/runs.parquet` and `runs.csv`
-/// (rewritten atomically, so a kill leaves either the old files or the new ones and the
-/// next run redoes what is missing). Rows a killed `--redo` run already journaled are kept.
-fn forget_methods(suite: &Suite, dir: &Path, ids: &[String]) -> Result<()> {
-    if let Some(bad) = ids
+/// An error unless every id in `ids` names one of the suite's methods.
+fn check_method_ids(suite: &Suite, ids: &[String]) -> Result<()> {
+    match ids
         .iter()
         .find(|id| !suite.methods.iter().any(|m| &m.id == *id))
     {
-        let known: Vec<&str> = suite.methods.iter().map(|m| m.id.as_str()).collect();
-        return Err(Error::Store(format!(
-            "--redo {bad:?}: suite {:?} has no method with that id (its ids: {})",
-            suite.name,
-            known.join(", ")
-        )));
+        None => Ok(()),
+        Some(bad) => {
+            let known: Vec<&str> = suite.methods.iter().map(|m| m.id.as_str()).collect();
+            Err(Error::Store(format!(
+                "--redo {bad:?}: suite {:?} has no method with that id (its ids: {})",
+                suite.name,
+                known.join(", ")
+            )))
+        }
     }
-    let stored = stored_rows(dir)?;
+}
+
+/// The stored rows less those of the methods `ids`; when any are dropped, `dir/runs.parquet`
+/// and `runs.csv` are rewritten without them (atomically, so a kill leaves either the old
+/// files or the new ones and the next run redoes what is missing). Rows a killed `--redo`
+/// run already journaled are not touched.
+fn forget_methods(dir: &Path, stored: Vec<Row>, ids: &[String]) -> Result<Vec<Row>> {
     let before = stored.len();
     let kept: Vec<Row> = stored
         .into_iter()
@@ -220,7 +227,7 @@ fn forget_methods(suite: &Suite, dir: &Path, ids: &[String]) -> Result<()> {
         tracing::info!(dir = %dir.display(), dropped = before - kept.len(), "redo");
         write_rows(dir, &kept)?;
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// The rows of a finished sweep stored in `dir` (`runs.parquet`); `Journal::open` reads the
@@ -303,15 +310,16 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         .filter(|r| opts.shard.is_none_or(|s| s.contains(r.index)))
         .collect();
     let wanted: HashMap<RunKey, usize> = runs.iter().map(|r| (r.key(), r.index)).collect();
+    check_method_ids(suite, &opts.redo)?;
     if opts.fresh {
         for f in [Journal::FILE, "runs.parquet", "runs.csv", "table.md"] {
             remove_if_present(&dir.join(f))?;
         }
     }
-    if !opts.redo.is_empty() {
-        forget_methods(suite, &dir, &opts.redo)?;
-    }
     let mut rows = stored_rows(&dir)?;
+    if !opts.redo.is_empty() {
+        rows = forget_methods(&dir, rows, &opts.redo)?;
+    }
     let (journal, journaled) = Journal::open(&dir)?;
     rows.extend(journaled);
     let mut done = index_rows(suite, &dir, rows, &wanted)?;

@@ -1086,17 +1086,25 @@ mod tests {
             .is_err());
     }
 
+    /// Marsaglia's xorshift64 (13, 7, 17): a seeded stream of 64-bit words.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     /// `mat_vec` gives the same bits as ndarray's `a.dot(&x)` — row lengths with and
     /// without a tail, row counts not a multiple of four, a transposed (non-contiguous)
     /// matrix and a strided x (both left to ndarray), negative zeros and large ranges.
     #[test]
     fn mat_vec_has_the_bits_of_ndarrays_dot() {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut bits64 = xorshift(0x9E37_79B9_7F4A_7C15);
         let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((seed % 7) as i32 - 3)
+            let r = bits64();
+            ((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((r % 7) as i32 - 3)
         };
         for (m, n) in [
             (1, 1),
@@ -1137,13 +1145,8 @@ mod tests {
     /// without tails and row counts not a multiple of four.
     #[test]
     fn row_dots_axpy_has_the_bits_of_the_row_by_row_loop() {
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut bits64 = xorshift(0x2545_F491_4F6C_DD1D);
+        let mut next = move || (bits64() >> 11) as f64 / (1u64 << 53) as f64;
         for (m, n) in [
             (1, 1),
             (3, 7),

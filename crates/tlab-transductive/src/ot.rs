@@ -62,10 +62,8 @@ impl SinkhornTransport {
         let mut kt_u = Array1::<f64>::zeros(nt);
         for _ in 0..self.max_iter {
             // One pass over K a sweep: row i gives (Kv)_i, so u_i, whose multiple of row i
-            // is added to Kᵀu while the row is in cache: `xt_v`'s row-by-row sums, fused
-            // with `k.dot(&v)` (the same dot per row). The same bits as those two calls
-            // whenever K has more than one row and column (`xt_v` hands those to ndarray).
-            // `row_dots_axpy` keeps those bits with four rows a pass.
+            // is added to Kᵀu while the row is in cache. `row_dots_axpy` does four rows a
+            // pass with the bits of `k.dot(&v)` and `xt_v`'s row-by-row sums.
             kt_u.fill(0.0);
             tlab_core::linalg::row_dots_axpy(
                 k.view(),
