@@ -16,8 +16,8 @@
 //! row space keep eigenvalue r). `f` is computed as `r^p expm1(p ln1p(λ/r)) / λ`, which
 //! stays accurate for small λ, and is its limit `p r^{p−1}` at λ = 0 (the centring makes one
 //! such λ), so no eigenvalue is divided by. Whichever of the two routes costs fewer
-//! operations is taken (an n³ eigen-decomposition and two n²d products against a d³ one and
-//! an nd² product); the two agree to rounding (a test checks it), and the low-rank power is
+//! operations is taken ([`linalg::gram_route_is_cheaper`]: an n³ eigen-decomposition and two
+//! n²d products against a d³ one and an nd² product); the two agree to rounding (a test checks it), and the low-rank power is
 //! applied to the rows it transforms without forming the d × d matrix.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -54,7 +54,7 @@ impl Coral {
             });
         }
         let c = &x - &mean_rows(x);
-        if gram_route_is_cheaper(n, d) {
+        if linalg::gram_route_is_cheaper(n, d) {
             self.low_rank_power(c, p)
         } else {
             let mut cov = linalg::matmul(c.view(), true, c.view(), false)? / (n as f64 - 1.0);
@@ -93,18 +93,6 @@ impl Coral {
         cov.diag_mut().mapv_inplace(|v| v + self.regularisation);
         Ok(cov)
     }
-}
-
-/// Whether the n × n Gram matrix is the cheaper way to a power of a d × d covariance of n
-/// samples. Counted in multiply–adds, an eigen-decomposition with vectors taken as about ten
-/// products of its size (faer, measured at 800: ≈ 95 ms against ≈ 9 ms for an 800³ product):
-/// the d route forms the covariance (n d²), decomposes it (10 d³) and multiplies the power
-/// out (d³); the Gram route forms the Gram matrix and `B` (2 n² d) and decomposes (10 n³).
-/// Applying the power to m rows costs m d² one way and 2 m n d the other, which also
-/// favours the Gram route whenever it wins here.
-fn gram_route_is_cheaper(n: usize, d: usize) -> bool {
-    let (n, d) = (n as f64, d as f64);
-    2.0 * n * n * d + 10.0 * n * n * n < n * d * d + 11.0 * d * d * d
 }
 
 fn not_positive_definite(eigenvalue: f64) -> TransductiveError {
@@ -253,7 +241,7 @@ mod tests {
         // transform built from two dense powers.
         let xs = data(12, 30, 1);
         let xt = data(60, 30, 2) + 3.0;
-        assert!(gram_route_is_cheaper(12, 30) && !gram_route_is_cheaper(60, 30));
+        assert!(linalg::gram_route_is_cheaper(12, 30) && !linalg::gram_route_is_cheaper(60, 30));
         let ys = Array1::from_shape_fn(12, |i| i % 3);
         let s = LabeledDomain::new("s", xs.clone(), ys, 3).unwrap();
         let t = UnlabeledDomain::new("t", xt.clone()).unwrap();
@@ -274,12 +262,12 @@ mod tests {
         // SURF: webcam (295) and DSLR (157) take the Gram route, Amazon (958) and Caltech
         // (1123) the d route; COIL20's 720 × 1024 the Gram route; MNIST-USPS's 2000 × 256
         // and Amazon reviews' 2000 × 400 the d route.
-        assert!(gram_route_is_cheaper(295, 800));
-        assert!(gram_route_is_cheaper(157, 800));
-        assert!(!gram_route_is_cheaper(958, 800));
-        assert!(!gram_route_is_cheaper(1123, 800));
-        assert!(gram_route_is_cheaper(720, 1024));
-        assert!(!gram_route_is_cheaper(2000, 256));
-        assert!(!gram_route_is_cheaper(2000, 400));
+        assert!(linalg::gram_route_is_cheaper(295, 800));
+        assert!(linalg::gram_route_is_cheaper(157, 800));
+        assert!(!linalg::gram_route_is_cheaper(958, 800));
+        assert!(!linalg::gram_route_is_cheaper(1123, 800));
+        assert!(linalg::gram_route_is_cheaper(720, 1024));
+        assert!(!linalg::gram_route_is_cheaper(2000, 256));
+        assert!(!linalg::gram_route_is_cheaper(2000, 400));
     }
 }
