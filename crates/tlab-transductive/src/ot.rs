@@ -8,6 +8,14 @@
 //! divided by its median before ε applies, so one ε (default 0.1) suits features of any
 //! scale — on Office-Caltech SURF the raw costs are ~1,500 and the peers' default ε returns
 //! NaN there.
+//!
+//! Stopping: a solve stops when every column marginal is within 1e-9 · (1/n_t) of uniform,
+//! or after `max_iter` sweeps (POT's `stopThr` and `numItermax`, where POT also stops and
+//! warns). A solve stopped by the cap returns that unconverged coupling. On Office-Caltech
+//! SURF at ε = 0.1 every solve converges: 278 sweeps for the 12 plain solves, 1,521 for the
+//! 128 class-regularised ones. On Amazon reviews (2000 × 400, z-scored) every solve stops at
+//! 1000, with marginals off by 2e-4 to 1.3e-3 relative. Those rows are what 1000 sweeps give
+//! (results/amazon-reviews-da/NOTES.md).
 
 use ndarray::{Array1, Array2, Axis};
 use tlab_core::{LabeledDomain, UnlabeledDomain};
@@ -42,11 +50,34 @@ impl SinkhornTransport {
     /// scaling iterations (two matrix–vector products a sweep) when `exp(−C/ε)` is
     /// representable; the log-domain iterations when it would underflow.
     pub fn coupling(&self, cost: &Array2<f64>) -> Array2<f64> {
-        self.coupling_plain(cost)
-            .unwrap_or_else(|| self.coupling_log(cost))
+        self.coupling_warm(cost, &mut None)
     }
 
-    fn coupling_plain(&self, cost: &Array2<f64>) -> Option<Array2<f64>> {
+    /// [`SinkhornTransport::coupling`] with the plain iterations' column scaling `v` started
+    /// from `warm` when it holds one of the right length (else from ones), and left there
+    /// for the next solve (`None` after a log-domain solve). The stopping rule is the same,
+    /// so a warm start ends at a coupling as converged as a cold one, in fewer sweeps when
+    /// the cost has changed little (class-regularised OT's successive linearisations).
+    pub(crate) fn coupling_warm(
+        &self,
+        cost: &Array2<f64>,
+        warm: &mut Option<Array1<f64>>,
+    ) -> Array2<f64> {
+        let start = warm.take().filter(|v| v.len() == cost.ncols());
+        match self.coupling_plain(cost, start) {
+            Some((gamma, v)) => {
+                *warm = Some(v);
+                gamma
+            }
+            None => self.coupling_log(cost),
+        }
+    }
+
+    fn coupling_plain(
+        &self,
+        cost: &Array2<f64>,
+        start: Option<Array1<f64>>,
+    ) -> Option<(Array2<f64>, Array1<f64>)> {
         let (ns, nt) = cost.dim();
         let k = cost.mapv(|c| (-c / self.epsilon).exp());
         // Every row and column needs a non-negligible entry, or the scalings overflow.
@@ -58,7 +89,7 @@ impl SinkhornTransport {
         }
         let (a, b) = (1.0 / ns as f64, 1.0 / nt as f64);
         let mut u = Array1::from_elem(ns, 1.0);
-        let mut v = Array1::from_elem(nt, 1.0);
+        let mut v = start.unwrap_or_else(|| Array1::from_elem(nt, 1.0));
         let mut kt_u = Array1::<f64>::zeros(nt);
         for _ in 0..self.max_iter {
             // One pass over K a sweep: row i gives (Kv)_i, so u_i, whose multiple of row i
@@ -90,7 +121,7 @@ impl SinkhornTransport {
         for (mut row, &ui) in gamma.outer_iter_mut().zip(&u) {
             row.zip_mut_with(&v, |g, &vj| *g = (*g * ui) * vj);
         }
-        Some(gamma)
+        Some((gamma, v))
     }
 
     fn coupling_log(&self, cost: &Array2<f64>) -> Array2<f64> {
@@ -293,7 +324,9 @@ impl ClassRegularisedTransport {
                 + self.eta * group;
             (f, norms)
         };
-        let mut g = self.sinkhorn.coupling(cost);
+        // Each linearised solve starts from the previous one's scaling.
+        let mut warm = None;
+        let mut g = self.sinkhorn.coupling_warm(cost, &mut warm);
         if self.eta == 0.0 {
             return g;
         }
@@ -308,7 +341,7 @@ impl ClassRegularisedTransport {
                     *o += grad * self.eta;
                 }
             }
-            let direction = &self.sinkhorn.coupling(&linear) - &g;
+            let direction = &self.sinkhorn.coupling_warm(&linear, &mut warm) - &g;
             let dcost = &linear + &g.mapv(|v| eps * (1.0 + v.max(1e-300).ln()));
             let slope = (&dcost * &direction).sum();
             if slope >= 0.0 {
@@ -385,8 +418,9 @@ mod tests {
         let ot = SinkhornTransport::new(0.5, 10_000).unwrap();
         let g = ot.coupling_log(&cost);
         assert!(ot
-            .coupling_plain(&cost)
+            .coupling_plain(&cost, None)
             .unwrap()
+            .0
             .iter()
             .zip(&g)
             .all(|(a, b)| (a - b).abs() < 1e-9));
@@ -463,13 +497,41 @@ mod tests {
     }
 
     #[test]
+    fn a_warm_start_reaches_the_cold_coupling() {
+        // Start the scaling from another cost's solution: the same stopping rule must end at
+        // the cold start's coupling (both converged to a marginal error below 1e-9 · b).
+        let cost = array![
+            [0.0, 1.0, 2.0],
+            [1.0, 0.0, 0.5],
+            [4.0, 1.0, 0.2],
+            [0.3, 2.0, 1.0]
+        ];
+        let other = cost.mapv(|c| (c * 1.7 + 0.3f64).sin().abs());
+        let ot = SinkhornTransport::new(0.3, 10_000).unwrap();
+        let cold = ot.coupling(&cost);
+        let mut warm = None;
+        let _ = ot.coupling_warm(&other, &mut warm);
+        assert!(warm.is_some(), "the plain iterations leave their scaling");
+        let hot = ot.coupling_warm(&cost, &mut warm);
+        let worst = cold
+            .iter()
+            .zip(&hot)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst < 1e-9, "warm and cold couplings differ by {worst}");
+        // A scaling of the wrong length is ignored, not indexed.
+        let mut wrong = Some(Array1::from_elem(7, 2.0));
+        let again = ot.coupling_warm(&cost, &mut wrong);
+        assert!(cold.iter().zip(&again).all(|(a, b)| (a - b).abs() < 1e-12));
+    }
+
+    #[test]
     fn tiny_epsilon_stays_finite() {
         // Every entry of exp(−C/ε) underflows (exp(−1.5e7)); the log domain still finds the
         // diagonal plan.
         let cost = array![[1500.0, 3000.0], [3000.0, 1500.0]];
         let ot = SinkhornTransport::new(1e-4, 100).unwrap();
         assert!(
-            ot.coupling_plain(&cost).is_none(),
+            ot.coupling_plain(&cost, None).is_none(),
             "exp(-1.5e7) underflows: the log domain must take over"
         );
         let g = ot.coupling(&cost);
