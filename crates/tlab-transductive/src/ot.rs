@@ -21,7 +21,7 @@ use ndarray::{Array1, Array2, Axis};
 use tlab_core::{LabeledDomain, UnlabeledDomain};
 
 use crate::error::{invalid, Result, TransductiveError};
-use crate::reweight::sq_distances;
+use crate::reweight::{sq_distances, sq_distances_fast};
 use crate::{check_dims, Adapter, Embedded};
 
 #[derive(Debug, Clone)]
@@ -163,8 +163,8 @@ impl SinkhornTransport {
 pub(crate) fn scaled_cost(
     xs: ndarray::ArrayView2<'_, f64>,
     xt: ndarray::ArrayView2<'_, f64>,
-) -> Array2<f64> {
-    let c = sq_distances(xs, xt);
+) -> Result<Array2<f64>> {
+    let c = sq_distances_fast(xs, xt)?;
     let mut v: Vec<f64> = c.iter().cloned().collect();
     let mid = v.len() / 2;
     let (lower, upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
@@ -175,7 +175,7 @@ pub(crate) fn scaled_cost(
         upper
     };
     let m = if m > 0.0 { m } else { 1.0 };
-    c / m
+    Ok(c / m)
 }
 
 impl Adapter for SinkhornTransport {
@@ -189,22 +189,8 @@ impl Adapter for SinkhornTransport {
         _seed: u64,
     ) -> Result<Embedded> {
         check_dims("OT", source, target, None)?;
-        let gamma = self.coupling(&scaled_cost(source.x(), target.x()));
-        let mass = gamma.sum_axis(Axis(1));
-        if mass.iter().any(|m| !(m.is_finite() && *m > 0.0)) {
-            return Err(TransductiveError::Data {
-                method: "OT",
-                detail: format!(
-                    "the coupling lost mass on some source rows at epsilon = {}; raise epsilon",
-                    self.epsilon
-                ),
-            });
-        }
-        let mapped = gamma.dot(&target.x()) / &mass.insert_axis(Axis(1));
-        Ok(Embedded {
-            source: mapped,
-            target: target.x().to_owned(),
-        })
+        let gamma = self.coupling(&scaled_cost(source.x(), target.x())?);
+        barycentric(&gamma, target, self.epsilon)
     }
 }
 
@@ -380,7 +366,7 @@ impl Adapter for ClassRegularisedTransport {
     ) -> Result<Embedded> {
         check_dims("OT", source, target, None)?;
         let gamma = self.coupling(
-            &scaled_cost(source.x(), target.x()),
+            &scaled_cost(source.x(), target.x())?,
             source.y(),
             source.n_classes(),
         );
@@ -399,8 +385,10 @@ fn barycentric(gamma: &Array2<f64>, target: &UnlabeledDomain, epsilon: f64) -> R
             ),
         });
     }
+    // γ X_t on faer (an n_s × n_t × d product: most of a Sinkhorn fit on ndarray's `dot`).
+    let mapped = tlab_core::linalg::matmul(gamma.view(), false, target.x(), false)?;
     Ok(Embedded {
-        source: gamma.dot(&target.x()) / &mass.insert_axis(Axis(1)),
+        source: mapped / &mass.insert_axis(Axis(1)),
         target: target.x().to_owned(),
     })
 }
@@ -461,7 +449,7 @@ mod tests {
         ];
         let xt = array![[0.5, 0.6], [1.0, 1.2], [2.5, 2.1], [1.6, 1.5]];
         let ys = array![0, 0, 0, 1, 1, 1];
-        let cost = scaled_cost(xs.view(), xt.view());
+        let cost = scaled_cost(xs.view(), xt.view()).unwrap();
         assert!((cost[(0, 0)] - 0.359_882_005_9).abs() < 1e-9);
         let g = ClassRegularisedTransport::new(0.5, 1.0, 2000)
             .unwrap()
