@@ -3,8 +3,12 @@
 //!
 //! - KMM — Kernel Mean Matching (Huang, Smola, Gretton, Borgwardt, Schölkopf, NIPS 2006):
 //!   `min ½ βᵀKβ − κᵀβ` s.t. `0 ≤ β ≤ B`, `|Σβ − n_s| ≤ n_s ε`, `κ_i = (n_s/n_t) Σ_j k(x_i, t_j)`.
-//!   Solved by accelerated projected gradient (FISTA, step 1/λ_max(K)); the projection onto
-//!   the box intersected with the sum band is exact (bisection on a shift). Differences from
+//!   Solved by accelerated projected gradient (FISTA, step 1/λ_max(K)) with adaptive
+//!   restart (O'Donoghue & Candès, FoCM 2015), until the mean change of a weight in one
+//!   step is below 1e-10, at most `max_iter` (10,000) steps; the projection onto the box
+//!   intersected with the sum band is exact (bisection on a shift). On Office-Caltech SURF
+//!   every pair converges within 2,500 steps. (Until 2026-12-06 the cap was 1,000 and there
+//!   was no restart: the six pairs with Caltech or Amazon as source stopped at the cap.) Differences from
 //!   the paper: our own solver instead of a generic QP package; RBF bandwidth by the median
 //!   heuristic unless given.
 //! - Discriminative weights (as in Bickel, Brückner, Scheffer, ICML 2007, in its common
@@ -45,7 +49,7 @@ pub enum ReweighterSpec {
         b: f64,
         /// Sum tolerance; default `(√n_s − 1)/√n_s` as in the paper.
         eps: Option<f64>,
-        #[serde(default = "thousand_iter")]
+        #[serde(default = "kmm_iter")]
         max_iter: usize,
     },
     Discriminative {
@@ -82,8 +86,8 @@ fn kliep_iter() -> usize {
 fn thousand() -> f64 {
     1000.0
 }
-fn thousand_iter() -> usize {
-    1000
+fn kmm_iter() -> usize {
+    10_000
 }
 fn unit() -> f64 {
     1.0
@@ -94,7 +98,7 @@ fn clip() -> f64 {
 
 /// Names and defaults (for `tlab list`).
 pub const REWEIGHTERS: [(&str, &str); 4] = [
-    ("kmm", "gamma = 1/median sq. distance, b = 1000, eps = (√ns−1)/√ns, max_iter = 1000: Kernel Mean Matching"),
+    ("kmm", "gamma = 1/median sq. distance, b = 1000, eps = (√ns−1)/√ns, max_iter = 10000: Kernel Mean Matching"),
     ("discriminative", "c = 1.0, max_weight = 50: logistic source-vs-target classifier odds"),
     ("kliep", "centres = 100, folds = 5, max_iter = 2000: KLIEP, RBF width by likelihood CV"),
     ("nearest-neighbour", "Laplace-smoothed counts of target samples nearest to each source sample"),
@@ -334,8 +338,15 @@ fn kmm(
     for _ in 0..max_iter {
         let grad = mat_vec(k.view(), y.view()) - &kappa;
         let next = project(&(&y - &(grad * step)), b, lo, hi);
-        let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
         let change = (&next - &beta).mapv(f64::abs).sum();
+        // Adaptive restart (O'Donoghue & Candès, "Adaptive restart for accelerated gradient
+        // schemes", FoCM 2015, the gradient scheme with the projected gradient y − next):
+        // when the step opposes the momentum, drop the momentum.
+        let opposes = (&y - &next).dot(&(&next - &beta)) > 0.0;
+        if opposes {
+            t = 1.0;
+        }
+        let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
         y = &next + &((&next - &beta) * ((t - 1.0) / t_next));
         beta = next;
         t = t_next;
@@ -609,6 +620,58 @@ mod tests {
         let p = project(&v, 1.0, 1.5, 2.0);
         assert!(p.iter().all(|&x| (0.0..=1.0).contains(&x)));
         assert!((p.sum() - 2.0).abs() < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn kmm_meets_the_optimality_conditions_at_its_default_cap() {
+        // 80 source points in 4-D against a shifted target, RBF width by the median: at the
+        // returned β there is one multiplier τ of the sum band (0 if the band is slack)
+        // with g_i + τ = 0 on free weights, ≥ 0 at 0 and ≤ 0 at B, g = Kβ − κ (KKT). τ is
+        // read off the free weights; every condition must hold to 1e-6 of max |g|.
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let xs = Array2::from_shape_fn((80, 4), |_| next() * 2.0);
+        let xt = Array2::from_shape_fn((60, 4), |_| next() * 2.0 + 0.7);
+        let gamma = median_gamma(xs.view(), xt.view(), 0);
+        let (b, eps) = (5.0, 0.05);
+        let beta = kmm(xs.view(), xt.view(), gamma, b, Some(eps), kmm_iter());
+        let k = sq_distances(xs.view(), xs.view()).mapv(|d| (-gamma * d).exp());
+        let kappa = sq_distances(xs.view(), xt.view())
+            .mapv(|d| (-gamma * d).exp())
+            .sum_axis(Axis(1))
+            * (80.0 / 60.0);
+        let g = k.dot(&beta) - &kappa;
+        let scale = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let tol = 1e-6 * scale;
+        let free: Vec<f64> = (0..80)
+            .filter(|&i| beta[i] > 1e-9 && beta[i] < b - 1e-9)
+            .map(|i| -g[i])
+            .collect();
+        assert!(!free.is_empty());
+        let tau = free.iter().sum::<f64>() / free.len() as f64;
+        let total = beta.sum();
+        if total > 80.0 * (1.0 - eps) + 1e-6 && total < 80.0 * (1.0 + eps) - 1e-6 {
+            assert!(tau.abs() <= tol, "slack band, τ = {tau}");
+        }
+        for i in 0..80 {
+            let r = g[i] + tau;
+            if beta[i] <= 1e-9 {
+                assert!(r >= -tol, "β_{i} = 0 with g + τ = {r}");
+            } else if beta[i] >= b - 1e-9 {
+                assert!(r <= tol, "β_{i} = B with g + τ = {r}");
+            } else {
+                assert!(r.abs() <= tol, "free β_{i} = {} with g + τ = {r}", beta[i]);
+            }
+        }
+        assert!(
+            beta.iter().filter(|&&v| v <= 1e-9).count() > 0,
+            "the shift zeroes some"
+        );
     }
 
     #[test]
