@@ -162,14 +162,13 @@ pub fn principal_axes(x: ArrayView2<'_, f64>, dim: usize) -> Result<Array2<f64>>
     let scatter = matmul(centred.view(), true, centred.view(), false)?;
     let top = with_faer(scatter.view(), |m| sym_eigh_top(m, dim));
     let (_, vecs) = top?;
-    let mut axes = Array2::zeros((d, dim));
-    for j in 0..dim {
-        axes.column_mut(j)
-            .assign(&ndarray::Array1::from_shape_fn(d, |i| {
-                vecs[(i, dim - 1 - j)]
-            }));
-    }
-    Ok(axes)
+    Ok(largest_first(&vecs))
+}
+
+/// The columns of [`sym_eigh_top`]'s eigenvectors (ascending) as an array, largest first.
+fn largest_first(vecs: &Mat<f64>) -> Array2<f64> {
+    let want = vecs.ncols();
+    Array2::from_shape_fn((vecs.nrows(), want), |(i, j)| vecs[(i, want - 1 - j)])
 }
 
 /// [`principal_axes`] through the Gram matrix of the centred rows `c` (n × d, dim < n);
@@ -186,7 +185,7 @@ fn principal_axes_gram(c: ArrayView2<'_, f64>, dim: usize) -> Result<Option<Arra
         return Ok(None);
     }
     // The leading vectors, largest first, as columns: U (n × dim), then Xcᵀ U (d × dim).
-    let u = Array2::from_shape_fn((n, dim), |(i, j)| vecs[(i, dim - 1 - j)]);
+    let u = largest_first(&vecs);
     let mut axes = matmul(c, true, u.view(), false)?;
     for mut col in axes.columns_mut() {
         let norm = col.dot(&col).sqrt();

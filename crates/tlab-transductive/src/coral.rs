@@ -57,10 +57,18 @@ impl Coral {
         if linalg::gram_route_is_cheaper(n, d) {
             self.low_rank_power(c, p)
         } else {
-            let mut cov = linalg::matmul(c.view(), true, c.view(), false)? / (n as f64 - 1.0);
-            cov.diag_mut().mapv_inplace(|v| v + self.regularisation);
-            Ok(CovPower::Dense(sym_power(&cov, p)?))
+            Ok(CovPower::Dense(sym_power(
+                &self.centred_covariance(c.view())?,
+                p,
+            )?))
         }
+    }
+
+    /// `cov + r I` from the centred rows `c` (n − 1 in the denominator, as MATLAB's `cov`).
+    fn centred_covariance(&self, c: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        let mut cov = linalg::matmul(c, true, c, false)? / (c.nrows() as f64 - 1.0);
+        cov.diag_mut().mapv_inplace(|v| v + self.regularisation);
+        Ok(cov)
     }
 
     /// The Gram-matrix route, from the centred rows `c` (n × d).
@@ -87,11 +95,7 @@ impl Coral {
 
     #[cfg(test)]
     fn covariance(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        let n = x.nrows();
-        let c = &x - &mean_rows(x);
-        let mut cov = linalg::matmul(c.view(), true, c.view(), false)? / (n as f64 - 1.0);
-        cov.diag_mut().mapv_inplace(|v| v + self.regularisation);
-        Ok(cov)
+        self.centred_covariance((&x - &mean_rows(x)).view())
     }
 }
 
@@ -196,13 +200,8 @@ mod tests {
 
     /// A seeded n × d matrix with uneven column scales (so the spectrum spreads out).
     fn data(n: usize, d: usize, seed: u64) -> Array2<f64> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        Array2::from_shape_fn((n, d), |(_, j)| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * (1.0 + j as f64 / 4.0)
-        })
+        let mut next = crate::test_uniform(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        Array2::from_shape_fn((n, d), |(_, j)| (next() - 0.5) * (1.0 + j as f64 / 4.0))
     }
 
     #[test]

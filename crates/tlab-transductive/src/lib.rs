@@ -537,6 +537,18 @@ pub(crate) fn check_dims(
     Ok(())
 }
 
+/// A seeded stream of uniform draws in [0, 1) for tests: Marsaglia's xorshift64 (13, 7,
+/// 17), the top 53 bits of each word.
+#[cfg(test)]
+pub(crate) fn test_uniform(mut state: u64) -> impl FnMut() -> f64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

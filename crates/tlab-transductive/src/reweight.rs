@@ -8,9 +8,9 @@
 //!   step is below 1e-10, at most `max_iter` (10,000) steps; the projection onto the box
 //!   intersected with the sum band is exact (bisection on a shift). On Office-Caltech SURF
 //!   every pair converges within 2,500 steps. (Until 2026-12-06 the cap was 1,000 and there
-//!   was no restart: the six pairs with Caltech or Amazon as source stopped at the cap.) Differences from
-//!   the paper: our own solver instead of a generic QP package; RBF bandwidth by the median
-//!   heuristic unless given.
+//!   was no restart: the six pairs with Caltech or Amazon as source stopped at the cap.)
+//!   Differences from the paper: our own solver instead of a generic QP package; RBF
+//!   bandwidth by the median heuristic unless given.
 //! - Discriminative weights (as in Bickel, Brückner, Scheffer, ICML 2007, in its common
 //!   two-step form): a logistic domain classifier, `w = (n_s/n_t) · p(target|x)/p(source|x)`.
 //! - KLIEP (Sugiyama, Nakajima, Kashima, von Bünau, Kawanabe, NIPS 2007): `w(x) = Σ_l α_l
@@ -338,16 +338,16 @@ fn kmm(
     for _ in 0..max_iter {
         let grad = mat_vec(k.view(), y.view()) - &kappa;
         let next = project(&(&y - &(grad * step)), b, lo, hi);
-        let change = (&next - &beta).mapv(f64::abs).sum();
+        let delta = &next - &beta;
+        let change = delta.mapv(f64::abs).sum();
         // Adaptive restart (O'Donoghue & Candès, "Adaptive restart for accelerated gradient
         // schemes", FoCM 2015, the gradient scheme with the projected gradient y − next):
         // when the step opposes the momentum, drop the momentum.
-        let opposes = (&y - &next).dot(&(&next - &beta)) > 0.0;
-        if opposes {
+        if (&y - &next).dot(&delta) > 0.0 {
             t = 1.0;
         }
         let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
-        y = &next + &((&next - &beta) * ((t - 1.0) / t_next));
+        y = &next + &(delta * ((t - 1.0) / t_next));
         beta = next;
         t = t_next;
         if change <= 1e-10 * ns {
@@ -628,13 +628,7 @@ mod tests {
         // returned β there is one multiplier τ of the sum band (0 if the band is slack)
         // with g_i + τ = 0 on free weights, ≥ 0 at 0 and ≤ 0 at B, g = Kβ − κ (KKT). τ is
         // read off the free weights; every condition must hold to 1e-6 of max |g|.
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = crate::test_uniform(0x2545_f491_4f6c_dd1d);
         let xs = Array2::from_shape_fn((80, 4), |_| next() * 2.0);
         let xt = Array2::from_shape_fn((60, 4), |_| next() * 2.0 + 0.7);
         let gamma = median_gamma(xs.view(), xt.view(), 0);
