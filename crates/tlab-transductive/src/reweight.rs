@@ -3,12 +3,18 @@
 //!
 //! - KMM — Kernel Mean Matching (Huang, Smola, Gretton, Borgwardt, Schölkopf, NIPS 2006):
 //!   `min ½ βᵀKβ − κᵀβ` s.t. `0 ≤ β ≤ B`, `|Σβ − n_s| ≤ n_s ε`, `κ_i = (n_s/n_t) Σ_j k(x_i, t_j)`.
-//!   Solved by accelerated projected gradient (FISTA, step 1/λ_max(K)) with adaptive
-//!   restart (O'Donoghue & Candès, FoCM 2015), until the mean change of a weight in one
-//!   step is below 1e-10, at most `max_iter` (10,000) steps; the projection onto the box
-//!   intersected with the sum band is exact (bisection on a shift). On Office-Caltech SURF
-//!   every pair converges within 2,500 steps. (Until 2026-12-06 the cap was 1,000 and there
-//!   was no restart: the six pairs with Caltech or Amazon as source stopped at the cap.)
+//!   Solved by accelerated proximal gradient (FISTA) with adaptive restart (O'Donoghue &
+//!   Candès, FoCM 2015), until the mean change of a weight in one step is below 1e-10, at
+//!   most `max_iter` (10,000) steps. The RBF kernel matrix has one dominant eigenvalue
+//!   (SURF C→A: λ₁ = 429 along a nearly constant vector, λ₂ = 13), which alone would set
+//!   the step to 1/λ₁. So K is split as `λ₁u₁u₁ᵀ + K̃` (power iteration): the gradient
+//!   step takes K̃ with step 1/λ₂, and the rank-one term goes into the proximal step with
+//!   the box and the sum band, solved exactly (a bracketed Newton iteration on its one
+//!   multiplier for u₁, bisection on the band's). On Office-Caltech SURF this takes about
+//!   5× fewer steps than plain FISTA to the same optimum (objective equal to 11 digits).
+//!   History: until 2026-12-06 the cap was 1,000 with no restart, and the six pairs with
+//!   Caltech or Amazon as source stopped at the cap; then plain FISTA with restart
+//!   converged in up to 2,500 steps.
 //!   Differences from the paper: our own solver instead of a generic QP package; RBF
 //!   bandwidth by the median heuristic unless given.
 //! - Discriminative weights (as in Bickel, Brückner, Scheffer, ICML 2007, in its common
@@ -182,7 +188,7 @@ impl ReweighterSpec {
                     Some(g) => g,
                     None => median_gamma(source.x(), target.x(), seed),
                 };
-                kmm(source.x(), target.x(), gamma, b, eps, max_iter)
+                kmm(source.x(), target.x(), gamma, b, eps, max_iter)?
             }
             ReweighterSpec::Discriminative { c, max_weight } => {
                 discriminative(source, target, c, max_weight)?
@@ -268,51 +274,129 @@ pub fn median_gamma(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, seed: u64) -
     }
 }
 
-/// Euclidean projection onto `{0 ≤ β ≤ b, lo ≤ Σβ ≤ hi}`. The bisection's trial sums are
-/// taken in one reused buffer (ndarray's `sum`, as before, so the same bits) rather than a
-/// fresh array per trial.
-fn project(v: &Array1<f64>, b: f64, lo: f64, hi: f64) -> Array1<f64> {
-    let mut buf = Array1::<f64>::zeros(v.len());
-    let clipped_sum = |tau: f64, buf: &mut Array1<f64>| {
-        buf.zip_mut_with(v, |o, &x| *o = (x - tau).clamp(0.0, b));
-        buf.sum()
-    };
-    let s = clipped_sum(0.0, &mut buf);
-    if s >= lo && s <= hi {
-        return buf;
-    }
-    let goal = if s > hi { hi } else { lo };
-    // Σ clip(v − τ) is non-increasing in τ: bisect.
-    let (mut a, mut z) = (
-        v.fold(f64::INFINITY, |m, &x| m.min(x)) - b,
-        v.fold(f64::NEG_INFINITY, |m, &x| m.max(x)),
-    );
+/// The largest eigenvalue of a symmetric PSD operator and its eigenvector, by power
+/// iteration from `start` (unit length, not orthogonal to the wanted vector): at most 100
+/// products, stopping once the estimate `‖A v‖` (non-decreasing for a PSD operator) rises
+/// by less than `rel` of itself.
+fn power_iteration(
+    mv: impl Fn(&Array1<f64>) -> Array1<f64>,
+    start: Array1<f64>,
+    rel: f64,
+) -> (f64, Array1<f64>) {
+    let mut v = start;
+    let mut lam = 0.0f64;
     for _ in 0..100 {
-        let mid = 0.5 * (a + z);
-        if clipped_sum(mid, &mut buf) > goal {
-            a = mid;
-        } else {
-            z = mid;
+        let w = mv(&v);
+        let norm = w.dot(&w).sqrt();
+        if !(norm > 0.0 && norm.is_finite()) {
+            return (0.0, v);
+        }
+        v = w / norm;
+        let settled = norm - lam <= rel * norm;
+        lam = norm;
+        if settled {
+            break;
         }
     }
-    clipped_sum(0.5 * (a + z), &mut buf);
-    buf
+    (lam, v)
 }
 
-/// Largest eigenvalue of a symmetric PSD matrix by power iteration.
-fn lambda_max(k: &Array2<f64>) -> f64 {
-    let mut v = Array1::from_elem(k.nrows(), 1.0 / (k.nrows() as f64).sqrt());
-    let mut lam = 0.0;
-    for _ in 0..100 {
-        let w = mat_vec(k.view(), v.view());
-        let norm = w.dot(&w).sqrt();
-        if norm == 0.0 {
-            return 0.0;
+/// `argmin_{β ∈ C} ½‖β − z‖² + (c/2)(uᵀβ)²`, C = `{0 ≤ β ≤ b, lo ≤ Σβ ≤ hi}`, u > 0 — the
+/// proximal step of KMM's deflated split (see [`kmm`]). By its optimality conditions
+/// `β = clip(z − θu − τ, 0, b)` with `θ = c·uᵀβ` and τ the sum band's multiplier (0 when
+/// the band is slack). For a fixed τ, `φ(θ) = θ − c·uᵀβ(θ)` is increasing with slope ≥ 1,
+/// piecewise linear: a bracketed Newton iteration (exact once the clipped set is right)
+/// finds its root from `theta` (the previous step's root, updated in place). The band,
+/// when it binds, is met by bisection on τ, Σβ being non-increasing in τ.
+fn prox_deflated(
+    z: &Array1<f64>,
+    u: &Array1<f64>,
+    c: f64,
+    box_b: f64,
+    (lo, hi): (f64, f64),
+    theta: &mut f64,
+) -> Array1<f64> {
+    let mut out = Array1::<f64>::zeros(z.len());
+    // β(θ, τ) into `out`; returns (uᵀβ, Σβ, Σ_free u²).
+    let fill = |th: f64, tau: f64, out: &mut Array1<f64>| -> (f64, f64, f64) {
+        let (mut ub, mut sum, mut slope) = (0.0, 0.0, 0.0);
+        for ((o, &zi), &ui) in out.iter_mut().zip(z).zip(u) {
+            let v = zi - th * ui - tau;
+            let x = if v <= 0.0 {
+                0.0
+            } else if v >= box_b {
+                box_b
+            } else {
+                slope += ui * ui;
+                v
+            };
+            *o = x;
+            ub += ui * x;
+            sum += x;
         }
-        lam = norm;
-        v = w / norm;
+        (ub, sum, slope)
+    };
+    // The root θ(τ) ≥ 0 of φ, bracketed by [0, c·uᵀβ(0, τ)] (β(θ) shrinks as θ grows).
+    let solve = |tau: f64, start: f64, out: &mut Array1<f64>| -> (f64, f64) {
+        let (ub0, sum0, _) = fill(0.0, tau, out);
+        if ub0 <= 0.0 {
+            return (0.0, sum0);
+        }
+        let (mut a, mut z_hi) = (0.0, c * ub0);
+        let mut th = start.clamp(a, z_hi);
+        for _ in 0..200 {
+            let (ub, _, slope) = fill(th, tau, out);
+            let phi = th - c * ub;
+            if phi == 0.0 {
+                break;
+            }
+            if phi < 0.0 {
+                a = th;
+            } else {
+                z_hi = th;
+            }
+            let newton = th - phi / (1.0 + c * slope);
+            let next = if newton > a && newton < z_hi {
+                newton
+            } else {
+                0.5 * (a + z_hi)
+            };
+            if (next - th).abs() <= 4.0 * f64::EPSILON * th.abs().max(f64::MIN_POSITIVE)
+                || z_hi - a <= 4.0 * f64::EPSILON * z_hi
+            {
+                th = next;
+                break;
+            }
+            th = next;
+        }
+        let (_, sum, _) = fill(th, tau, out);
+        (th, sum)
+    };
+    let (th, sum) = solve(0.0, *theta, &mut out);
+    *theta = th;
+    if sum >= lo && sum <= hi {
+        return out;
     }
-    lam
+    let goal = if sum > hi { hi } else { lo };
+    // τ = max z empties β; at τ = min z − b − c·b·Σu every entry is at b (θ ≤ c·b·Σu).
+    let (mut a, mut z_hi) = (
+        z.fold(f64::INFINITY, |m, &x| m.min(x)) - box_b - c * box_b * u.sum(),
+        z.fold(f64::NEG_INFINITY, |m, &x| m.max(x)),
+    );
+    let mut th = *theta;
+    for _ in 0..100 {
+        let mid = 0.5 * (a + z_hi);
+        let (t, s) = solve(mid, th, &mut out);
+        th = t;
+        if s > goal {
+            a = mid;
+        } else {
+            z_hi = mid;
+        }
+    }
+    let (t, _) = solve(0.5 * (a + z_hi), th, &mut out);
+    *theta = t;
+    out
 }
 
 fn kmm(
@@ -322,22 +406,53 @@ fn kmm(
     b: f64,
     eps: Option<f64>,
     max_iter: usize,
-) -> Array1<f64> {
+) -> Result<Array1<f64>> {
     let (ns, nt) = (xs.nrows() as f64, xt.nrows() as f64);
+    let n = xs.nrows();
     let eps = eps.unwrap_or((ns.sqrt() - 1.0) / ns.sqrt());
-    let k = sq_distances(xs, xs).mapv(|d| (-gamma * d).exp());
-    let kappa = sq_distances(xs, xt)
+    // The kernels' cross products on faer: the solver's own tolerance is far above the
+    // products' last bits.
+    let k = sq_distances_fast(xs, xs)?.mapv(|d| (-gamma * d).exp());
+    let kappa = sq_distances_fast(xs, xt)?
         .mapv(|d| (-gamma * d).exp())
         .sum_axis(Axis(1))
         * (ns / nt);
     let (lo, hi) = (ns * (1.0 - eps), ns * (1.0 + eps));
-    let step = 1.0 / (lambda_max(&k) * 1.01).max(1e-12);
-    let mut beta = project(&Array1::ones(xs.nrows()), b, lo, hi);
+    if b * ns < lo {
+        // No β in the box reaches the band: the QP has no feasible point.
+        return Err(invalid(
+            "b",
+            b,
+            format!(
+                "≥ 1 − eps = {} (the weights, each ≤ b, must sum to ≥ n_s(1 − eps))",
+                1.0 - eps
+            ),
+        ));
+    }
+    // K = λ₁u₁u₁ᵀ + K̃. An RBF kernel matrix has one dominant eigenvalue, along a nearly
+    // constant u₁ (SURF C→A: λ₁ = 429, λ₂ = 13): the smooth part K̃ has step 1/λ₂, and the
+    // rank-one term goes into the proximal step with the constraints.
+    let kv = |v: &Array1<f64>| mat_vec(k.view(), v.view());
+    let (lam1, u) = power_iteration(kv, Array1::from_elem(n, 1.0 / ns.sqrt()), 1e-14);
+    // K is entrywise positive, so its top eigenvector is (Perron); |·| drops rounding signs.
+    let u = u.mapv(f64::abs);
+    let k_tilde = |v: &Array1<f64>| {
+        let mut w = mat_vec(k.view(), v.view());
+        w.scaled_add(-lam1 * u.dot(v), &u);
+        w
+    };
+    // Any start with a component off u₁: alternating signs.
+    let alt = Array1::from_shape_fn(n, |i| if i % 2 == 0 { 1.0 } else { -1.0 }) / ns.sqrt();
+    let (lam2, _) = power_iteration(k_tilde, alt, 1e-9);
+    let step = 1.0 / (lam2 * 1.01).max(1e-12 * lam1.max(1.0));
+    let c = step * lam1;
+    let mut theta = 0.0;
+    let mut beta = prox_deflated(&Array1::ones(n), &u, 0.0, b, (lo, hi), &mut theta);
     let mut y = beta.clone();
     let mut t = 1.0f64;
     for _ in 0..max_iter {
-        let grad = mat_vec(k.view(), y.view()) - &kappa;
-        let next = project(&(&y - &(grad * step)), b, lo, hi);
+        let grad = k_tilde(&y) - &kappa;
+        let next = prox_deflated(&(&y - &(grad * step)), &u, c, b, (lo, hi), &mut theta);
         let delta = &next - &beta;
         let change = delta.mapv(f64::abs).sum();
         // Adaptive restart (O'Donoghue & Candès, "Adaptive restart for accelerated gradient
@@ -354,7 +469,7 @@ fn kmm(
             break;
         }
     }
-    beta
+    Ok(beta)
 }
 
 /// The paper's KLIEP iterations for basis matrices `a` (target × centres) and the mean
@@ -616,10 +731,55 @@ mod tests {
 
     #[test]
     fn projection_lands_in_the_set() {
+        // With c = 0 the proximal step is the Euclidean projection onto the box and band.
         let v = array![5.0, -1.0, 0.5, 2.0];
-        let p = project(&v, 1.0, 1.5, 2.0);
+        let u = Array1::from_elem(4, 0.5);
+        let p = prox_deflated(&v, &u, 0.0, 1.0, (1.5, 2.0), &mut 0.0);
         assert!(p.iter().all(|&x| (0.0..=1.0).contains(&x)));
         assert!((p.sum() - 2.0).abs() < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn the_deflated_proximal_step_is_the_minimiser() {
+        // ½‖β − z‖² + (c/2)(uᵀβ)² over {0 ≤ β ≤ b, lo ≤ Σβ ≤ hi}, a strongly convex
+        // problem: its minimiser is no worse than any other point of the set, here 200
+        // points of it (projections of random vectors), and its own optimality conditions
+        // hold: β = clip(z − θu − τ, 0, b) with θ = c·uᵀβ. Three cases: band slack, band
+        // binding from above, from below; with the box's upper bound active in some.
+        let mut next = crate::test_uniform(0x9e37_79b9_7f4a_7c15);
+        for (case, (shift, lo, hi)) in [(0.0, 0.0, 100.0), (1.5, 3.0, 5.0), (-1.0, 9.0, 11.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let n = 12;
+            let z = Array1::from_shape_fn(n, |_| 3.0 * next() - 1.0 + shift);
+            let u = Array1::from_shape_fn(n, |_| 0.2 + next());
+            let (c, b) = (0.7, 1.5);
+            let mut theta = 0.3;
+            let beta = prox_deflated(&z, &u, c, b, (lo, hi), &mut theta);
+            let f =
+                |x: &Array1<f64>| 0.5 * (x - &z).mapv(|d| d * d).sum() + 0.5 * c * u.dot(x).powi(2);
+            let s = beta.sum();
+            assert!(
+                beta.iter().all(|&x| (0.0..=b).contains(&x)),
+                "case {case}: {beta}"
+            );
+            assert!(s >= lo - 1e-9 && s <= hi + 1e-9, "case {case}: sum {s}");
+            assert!(
+                (theta - c * u.dot(&beta)).abs() < 1e-9,
+                "case {case}: θ {theta}"
+            );
+            for _ in 0..200 {
+                let r = Array1::from_shape_fn(n, |_| 4.0 * next() - 1.5);
+                let other = prox_deflated(&r, &u, 0.0, b, (lo, hi), &mut 0.0);
+                assert!(
+                    f(&beta) <= f(&other) + 1e-12,
+                    "case {case}: {} > {}",
+                    f(&beta),
+                    f(&other)
+                );
+            }
+        }
     }
 
     #[test]
@@ -633,7 +793,7 @@ mod tests {
         let xt = Array2::from_shape_fn((60, 4), |_| next() * 2.0 + 0.7);
         let gamma = median_gamma(xs.view(), xt.view(), 0);
         let (b, eps) = (5.0, 0.05);
-        let beta = kmm(xs.view(), xt.view(), gamma, b, Some(eps), kmm_iter());
+        let beta = kmm(xs.view(), xt.view(), gamma, b, Some(eps), kmm_iter()).unwrap();
         let k = sq_distances(xs.view(), xs.view()).mapv(|d| (-gamma * d).exp());
         let kappa = sq_distances(xs.view(), xt.view())
             .mapv(|d| (-gamma * d).exp())
@@ -677,7 +837,7 @@ mod tests {
         //   minimize(lambda b: .5*b@K@b - kap@b, ones(6), jac=..., method="SLSQP", tol=1e-12)
         let xs = array![[0.0], [0.5], [1.0], [2.0], [3.0], [4.0]];
         let xt = array![[2.5], [3.0], [3.5], [4.0], [2.0]];
-        let w = kmm(xs.view(), xt.view(), 0.5, 1000.0, None, 100_000);
+        let w = kmm(xs.view(), xt.view(), 0.5, 1000.0, None, 100_000).unwrap();
         // r.x -> [1.9e-17, 3.4e-18, 0.0, 1.6103140267844236, 2.820256473277865, 1.6103140786583123]
         let want = [
             0.0,

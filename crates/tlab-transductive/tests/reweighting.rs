@@ -53,6 +53,17 @@ fn bad_parameters_and_mismatched_domains_are_errors() {
         .contains("source has 2 features, target 3"));
     let bad: ReweighterSpec = serde_json::from_str(r#"{"kind":"kmm","gamma":-1}"#).unwrap();
     assert!(bad.check().unwrap_err().to_string().contains("gamma"));
+    // b below 1 − eps: no weights in the box reach the sum band (an infeasible QP).
+    let tight: ReweighterSpec =
+        serde_json::from_str(r#"{"kind":"kmm","b":0.5,"eps":0.1}"#).unwrap();
+    let err = tight
+        .weights(&s, &s.clone().into_unlabeled().0, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`b` = 0.5") && err.contains("1 − eps"),
+        "{err}"
+    );
     let bad: ReweighterSpec = serde_json::from_str(r#"{"kind":"discriminative","c":0}"#).unwrap();
     assert!(bad.check().is_err());
     let bad: ReweighterSpec = serde_json::from_str(r#"{"kind":"kliep","folds":1}"#).unwrap();
