@@ -14,8 +14,9 @@
 //! (n_s + n_t < features). A is λI plus the rank-r matrix P Pᵀ (r = the number of MMD terms,
 //! C + 1 at most), so `A^{-1/2}` is I plus a rank-r term and the pencil becomes the standard
 //! problem for B plus a rank-2r correction ([`linalg::sym_gen_eigh_low_rank`]): no m × m
-//! Cholesky factor, triangular solves or back-substitution, one eigendecomposition per
-//! solve. Each eigenvector is scaled to unit length, as scipy's `eig` and
+//! Cholesky factor, triangular solves or back-substitution; one tridiagonalisation per
+//! solve, then only the `dim` wanted eigenpairs (bisection and inverse iteration on the
+//! tridiagonal matrix). Each eigenvector is scaled to unit length, as scipy's `eig` and
 //! MATLAB's `eigs` return them: the published accuracies depend on that scaling.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
