@@ -444,7 +444,10 @@ fn kmm(
     // Any start with a component off u₁: alternating signs.
     let alt = Array1::from_shape_fn(n, |i| if i % 2 == 0 { 1.0 } else { -1.0 }) / ns.sqrt();
     let (lam2, _) = power_iteration(k_tilde, alt, 1e-9);
-    let step = 1.0 / (lam2 * 1.01).max(1e-12 * lam1.max(1.0));
+    // The step's curvature is floored at 1e-4·λ₁ (always safe: it only shortens the step).
+    // Without a floor a kernel of rank one (λ₂ = 0) gets a step so long that the iterates
+    // lose their last digits to cancellation.
+    let step = 1.0 / (lam2 * 1.01).max(1e-4 * lam1).max(1e-300);
     let c = step * lam1;
     let mut theta = 0.0;
     let mut beta = prox_deflated(&Array1::ones(n), &u, 0.0, b, (lo, hi), &mut theta);
@@ -826,6 +829,32 @@ mod tests {
             beta.iter().filter(|&&v| v <= 1e-9).count() > 0,
             "the shift zeroes some"
         );
+    }
+
+    #[test]
+    fn kmm_with_a_rank_one_kernel_meets_the_target_sum() {
+        // Four identical source rows: K = 11ᵀ, so K̃ = 0 and λ₂ = 0 (the step falls back to
+        // its floor) and the whole problem is the rank-one term: ½(Σβ)² − κ₀Σβ, minimised
+        // by any β with Σβ = κ₀ clipped to the band, κ₀ = (n_s/n_t) Σ_j k(x, t_j).
+        let xs = array![[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]];
+        let xt: Array2<f64> = array![[1.5, 0.0], [0.5, 0.5], [1.0, 0.2]];
+        let gamma = 0.5;
+        let kappa0: f64 = xt
+            .rows()
+            .into_iter()
+            .map(|t| (-gamma * ((1.0f64 - t[0]).powi(2) + t[1].powi(2))).exp())
+            .sum::<f64>()
+            * (4.0 / 3.0);
+        for eps in [0.5, 0.01] {
+            let w = kmm(xs.view(), xt.view(), gamma, 1000.0, Some(eps), kmm_iter()).unwrap();
+            let want = kappa0.clamp(4.0 * (1.0 - eps), 4.0 * (1.0 + eps));
+            assert!(w.iter().all(|v| v.is_finite() && *v >= 0.0), "{w}");
+            assert!(
+                (w.sum() - want).abs() < 1e-6,
+                "eps {eps}: Σβ = {} vs {want}",
+                w.sum()
+            );
+        }
     }
 
     #[test]
