@@ -1205,6 +1205,17 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    /// A seeded stream of uniform values in [−0.5, 0.5) (Knuth's MMIX LCG, top 53 bits).
+    fn lcg(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        }
+    }
+
     #[test]
     fn inverse_iteration_gives_the_top_eigenpairs() {
         // The inverse-iteration route against faer's full decomposition: random symmetric
@@ -1214,13 +1225,7 @@ mod tests {
         // ‖Av − λv‖ ≤ 1e-11 ‖A‖, the columns must be orthonormal to 1e-11, and where an
         // eigenvalue is separated from its neighbours by 1e-6 ‖A‖ its vector must be the
         // full decomposition's up to sign (|cos| ≥ 1 − 1e-10).
-        let mut state = 11u64;
-        let mut rnd = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rnd = lcg(11);
         let mut cases = Vec::new();
         for n in [800, 300] {
             let g = Mat::<f64>::from_fn(n, n, |_, _| rnd());
@@ -1301,13 +1306,7 @@ mod tests {
         // product takes other kernels for a narrow block (e.g. n 800, want ≤ 28) and the
         // last bits move. gemm's blocking follows the CPU's caches, so bits are not
         // asserted here, closeness is.
-        let mut state = 7u64;
-        let mut rnd = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rnd = lcg(7);
         for (n, want) in [(5, 2), (40, 7), (256, 64), (300, 1), (800, 100), (801, 20)] {
             let g = Mat::<f64>::from_fn(n, n, |_, _| rnd());
             let a = Mat::<f64>::from_fn(n, n, |i, j| g[(i, j)] + g[(j, i)]);
