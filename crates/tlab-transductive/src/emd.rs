@@ -639,7 +639,14 @@ mod tests {
             let b = if case % 3 == 0 {
                 Array1::from_elem(nt, 1.0 / nt as f64)
             } else {
-                let w = Array1::from_shape_fn(nt, |_| 0.05 + rnd());
+                // Every fifth case has zero masses too (empty columns, zero-flow cells).
+                let w = Array1::from_shape_fn(nt, |j| {
+                    if case % 5 == 1 && j % 3 == 1 {
+                        0.0
+                    } else {
+                        0.05 + rnd()
+                    }
+                });
                 &w / w.sum()
             };
             let (g, v) = emd(a.view(), b.view(), c.view(), 100_000).unwrap();
