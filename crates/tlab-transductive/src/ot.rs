@@ -588,13 +588,8 @@ mod tests {
     fn unrolled_sum_has_ndarrays_bits() {
         // Lengths 0..=40 and one of a 1123 × 958 coupling's size, values of mixed sign and
         // magnitude: the same bits as materialising them and summing with ndarray.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut uniform = crate::test_rng::uniform(0x2545_f491_4f6c_dd1d);
+        let mut rnd = move || uniform() - 0.5;
         for n in (0..=40).chain([1123 * 958 + 5]) {
             let v: Vec<f64> = (0..n).map(|_| rnd() * 10f64.powf(6.0 * rnd())).collect();
             let want = Array1::from(v.clone()).sum();
