@@ -301,8 +301,7 @@ impl ClassRegularisedTransport {
         // arithmetic is that of `(cost * γ).sum() + ε Σ γ ln γ + η Σ_j Σ_c ‖γ[I_c, j]‖₂`
         // with ndarray temporaries: the first sum in ndarray's order ([`unrolled_sum`]),
         // the entropy left to right, the group term column by column, class by class.
-        let cost_std = cost.as_standard_layout();
-        let cs = cost_std.as_slice().expect("standard layout");
+        let cs = cost.as_slice().expect("standard layout");
         let n = cs.len();
         let objective = |g: &Array2<f64>, logs: &mut [f64]| -> (f64, Array2<f64>) {
             let norms = group_norms(g);
@@ -342,7 +341,7 @@ impl ClassRegularisedTransport {
         for _ in 0..self.outer {
             // The linearised cost: C + η ∇Ω, the group term's gradient being each group's
             // block divided by its norm (0 where the norm is 0).
-            let mut linear = cost_std.to_owned();
+            let mut linear = cost.clone();
             for ((mut out, row), &c) in linear.rows_mut().into_iter().zip(g.rows()).zip(ys) {
                 for ((o, &v), &norm) in out.iter_mut().zip(&row).zip(norms.row(c)) {
                     let grad = if norm > 0.0 { v / norm } else { 0.0 };
