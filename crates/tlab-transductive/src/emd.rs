@@ -618,7 +618,7 @@ mod tests {
         // The tree's invariants are checked after every pivot (`Tree::check`, test builds).
         // Integer costs and masses that divide evenly make ties and degenerate pivots.
         // Optimality by duality: the final potentials price no cell below −tol.
-        let mut rnd = crate::test_rng::uniform(0x9e37_79b9_7f4a_7c15);
+        let mut rnd = crate::test_uniform(0x9e37_79b9_7f4a_7c15);
         for case in 0..60 {
             let ns = 1 + (rnd() * 25.0) as usize;
             let nt = 1 + (rnd() * 25.0) as usize;

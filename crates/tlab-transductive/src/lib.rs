@@ -15,8 +15,6 @@ mod ot;
 mod pca;
 mod reweight;
 mod sa;
-#[cfg(test)]
-mod test_rng;
 
 pub use coral::Coral;
 pub use deep::{coral_grad, mmd_grad, DeepDa, DeepKind};

@@ -18,6 +18,7 @@
 //! (results/amazon-reviews-da/NOTES.md).
 
 use ndarray::{Array1, Array2, Axis};
+use tlab_core::linalg::unrolled_sum;
 use tlab_core::{LabeledDomain, UnlabeledDomain};
 
 use crate::error::{invalid, Result, TransductiveError};
@@ -299,7 +300,7 @@ impl ClassRegularisedTransport {
         // The objective, with γ's group norms (the next linearisation's gradient needs them),
         // and ln γ (in `logs`, where γ > 0) for the next step's entropy gradient. The
         // arithmetic is that of `(cost * γ).sum() + ε Σ γ ln γ + η Σ_j Σ_c ‖γ[I_c, j]‖₂`
-        // with ndarray temporaries: the first sum in ndarray's order ([`unrolled_sum`]),
+        // with ndarray temporaries: the first sum in ndarray's order (`unrolled_sum`),
         // the entropy left to right, the group term column by column, class by class.
         let cs = cost.as_slice().expect("standard layout");
         let n = cs.len();
@@ -366,8 +367,10 @@ impl ClassRegularisedTransport {
             let mut alpha = 1.0;
             let mut cand = Array2::<f64>::zeros(g.raw_dim());
             let (fnext, next_norms) = loop {
-                cand.zip_mut_with(&g, |c, &v| *c = v);
-                cand.zip_mut_with(&direction, |c, &d| *c += d * alpha);
+                ndarray::Zip::from(&mut cand)
+                    .and(&g)
+                    .and(&direction)
+                    .for_each(|c, &v, &d| *c = v + d * alpha);
                 let fc = objective(&cand, &mut cand_logs);
                 if fc.0 <= f + 1e-4 * alpha * slope || alpha < 1e-6 {
                     break fc;
@@ -385,29 +388,6 @@ impl ClassRegularisedTransport {
         }
         g
     }
-}
-
-/// `Σ_i f(i)` over `0..n` in the order of ndarray's `sum()` of a contiguous array
-/// (`unrolled_fold`): eight running sums over chunks of eight, combined as
-/// `0 + (p0+p4) + (p1+p5) + (p2+p6) + (p3+p7)`, then the tail one by one. The same bits as
-/// materialising the n values and summing them with ndarray, without the temporary.
-fn unrolled_sum(n: usize, f: impl Fn(usize) -> f64) -> f64 {
-    let whole = n / 8 * 8;
-    let mut p = [0.0f64; 8];
-    for base in (0..whole).step_by(8) {
-        for (k, pk) in p.iter_mut().enumerate() {
-            *pk += f(base + k);
-        }
-    }
-    let mut acc = 0.0f64;
-    acc += p[0] + p[4];
-    acc += p[1] + p[5];
-    acc += p[2] + p[6];
-    acc += p[3] + p[7];
-    for i in whole..n {
-        acc += f(i);
-    }
-    acc
 }
 
 impl Adapter for ClassRegularisedTransport {
@@ -581,23 +561,6 @@ mod tests {
         let g = ot.coupling(&cost);
         assert!(g.iter().all(|v| v.is_finite()));
         assert!((g[(0, 0)] - 0.5).abs() < 1e-9);
-    }
-
-    #[test]
-    fn unrolled_sum_has_ndarrays_bits() {
-        // Lengths 0..=40 and one of a 1123 × 958 coupling's size, values of mixed sign and
-        // magnitude: the same bits as materialising them and summing with ndarray.
-        let mut uniform = crate::test_rng::uniform(0x2545_f491_4f6c_dd1d);
-        let mut rnd = move || uniform() - 0.5;
-        for n in (0..=40).chain([1123 * 958 + 5]) {
-            let v: Vec<f64> = (0..n).map(|_| rnd() * 10f64.powf(6.0 * rnd())).collect();
-            let want = Array1::from(v.clone()).sum();
-            assert_eq!(unrolled_sum(n, |i| v[i]).to_bits(), want.to_bits(), "n {n}");
-            // A left-to-right sum differs for the long one (so the test can fail).
-            if n > 1000 {
-                assert_ne!(v.iter().fold(0.0, |a, b| a + b).to_bits(), want.to_bits());
-            }
-        }
     }
 
     #[test]
