@@ -19,7 +19,9 @@
 //! `L K` is formed from the sparse graph, so no n × n product beyond K itself. The matrix
 //! `(E + ρL) K + ηI` does not change between rounds: it is factored once (dense LU, faer)
 //! and each round's rank-(C + 1) term `λ M K` (M's rank-one terms) enters through the
-//! Woodbury identity, so the T rounds cost one n × n factorisation, not T. Defaults are the authors'
+//! Woodbury identity, so the T rounds cost one n × n factorisation, not T. The A-distances behind
+//! μ are kept between rounds (the marginal one once, a class's until its pseudo-labelled rows
+//! change; `AdaptiveFactor`), the same μ as recomputing them. Defaults are the authors'
 //! Office-Caltech demo: d 20, p 10, λ 10, η 0.1, ρ 1, T 10.
 //!
 //! Deliberate difference: the authors' A-distance trains MATLAB's `fitclinear` SVM (hinge
@@ -163,8 +165,9 @@ impl Meda {
         // λ w_r e_r / ‖M‖_F and V's columns K e_r.
         let lu = linalg::Lu::new(base.view())?;
         let z_y = lu.solve(yy.view())?;
+        let mut factor = AdaptiveFactor::new(gs.view(), ys.view(), gt.view(), k, seed);
         for _ in 0..self.iterations {
-            let mu = adaptive_factor(gs.view(), ys.view(), gt.view(), pseudo.view(), k, seed)?;
+            let mu = factor.mu(pseudo.view())?;
             let terms = mmd_terms(ys.view(), pseudo.view(), k, mu, n_present);
             let fro = frobenius(&terms);
             let beta = if self.lambda > 0.0 && fro > 0.0 {
@@ -300,40 +303,83 @@ pub fn a_distance(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>, seed: u64) -
     Ok(2.0 * (1.0 - 2.0 * err))
 }
 
-/// μ = ā_c / (ā_c + a_m), clamped to [0, 1] (0 below 1e-3), as estimate_mu.m.
-fn adaptive_factor(
-    xs: ArrayView2<'_, f64>,
-    ys: ArrayView1<'_, usize>,
-    xt: ArrayView2<'_, f64>,
-    yt: ArrayView1<'_, usize>,
+/// The adaptive factor of estimate_mu.m, `μ = ā_c / (ā_c + a_m)` clamped to [0, 1] (0 below
+/// 1e-3), with its A-distances kept between rounds. The authors' code recomputes all of
+/// them every round; here the marginal one, which does not depend on the pseudo-labels, is
+/// computed once, and a class's is recomputed only when the set of target rows carrying
+/// its pseudo-label changed. Each A-distance is a deterministic function of its rows and
+/// the seed, so μ is the same, bit for bit, as recomputing everything.
+struct AdaptiveFactor<'a> {
+    xs: ArrayView2<'a, f64>,
+    ys: ArrayView1<'a, usize>,
+    xt: ArrayView2<'a, f64>,
     k: usize,
     seed: u64,
-) -> Result<f64> {
-    let mut per_class = Vec::new();
-    for c in 0..k {
-        let si: Vec<usize> = (0..ys.len()).filter(|&i| ys[i] == c).collect();
-        let ti: Vec<usize> = (0..yt.len()).filter(|&i| yt[i] == c).collect();
-        if si.is_empty() || ti.is_empty() {
-            continue;
-        }
-        per_class.push(a_distance(
-            xs.select(Axis(0), &si).view(),
-            xt.select(Axis(0), &ti).view(),
+    marginal: Option<f64>,
+    /// Per class: the target rows its last A-distance was computed on, and that distance.
+    per_class: Vec<Option<(Vec<usize>, f64)>>,
+}
+
+impl<'a> AdaptiveFactor<'a> {
+    fn new(
+        xs: ArrayView2<'a, f64>,
+        ys: ArrayView1<'a, usize>,
+        xt: ArrayView2<'a, f64>,
+        k: usize,
+        seed: u64,
+    ) -> Self {
+        Self {
+            xs,
+            ys,
+            xt,
+            k,
             seed,
-        )?);
+            marginal: None,
+            per_class: vec![None; k],
+        }
     }
-    let marginal = a_distance(xs, xt, seed)?;
-    let ac = if per_class.is_empty() {
-        0.0
-    } else {
-        per_class.iter().sum::<f64>() / per_class.len() as f64
-    };
-    let mu = ac / (ac + marginal);
-    Ok(if !mu.is_finite() || mu <= 1e-3 {
-        0.0
-    } else {
-        mu.min(1.0)
-    })
+
+    /// μ for the target pseudo-labels `yt`.
+    fn mu(&mut self, yt: ArrayView1<'_, usize>) -> Result<f64> {
+        let mut per_class = Vec::new();
+        for c in 0..self.k {
+            let si: Vec<usize> = (0..self.ys.len()).filter(|&i| self.ys[i] == c).collect();
+            let ti: Vec<usize> = (0..yt.len()).filter(|&i| yt[i] == c).collect();
+            if si.is_empty() || ti.is_empty() {
+                continue;
+            }
+            let a = match &self.per_class[c] {
+                Some((rows, a)) if *rows == ti => *a,
+                _ => {
+                    let a = a_distance(
+                        self.xs.select(Axis(0), &si).view(),
+                        self.xt.select(Axis(0), &ti).view(),
+                        self.seed,
+                    )?;
+                    self.per_class[c] = Some((ti, a));
+                    a
+                }
+            };
+            per_class.push(a);
+        }
+        let marginal = match self.marginal {
+            Some(a) => a,
+            None => *self
+                .marginal
+                .insert(a_distance(self.xs, self.xt, self.seed)?),
+        };
+        let ac = if per_class.is_empty() {
+            0.0
+        } else {
+            per_class.iter().sum::<f64>() / per_class.len() as f64
+        };
+        let mu = ac / (ac + marginal);
+        Ok(if !mu.is_finite() || mu <= 1e-3 {
+            0.0
+        } else {
+            mu.min(1.0)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +438,36 @@ mod tests {
         assert_eq!(a_distance(xs.view(), xt.view(), 0).unwrap(), 2.0);
         // The same rows on both sides: no separator does better than chance.
         assert!(a_distance(xs.view(), xs.view(), 0).unwrap() <= 0.0 + 1e-12);
+    }
+
+    #[test]
+    fn kept_a_distances_give_the_recomputed_mu() {
+        // Three overlapping classes in 3-D; target pseudo-labels that change, return to an
+        // earlier labelling, and move one row between classes. Each round's μ from the one
+        // kept factor must equal, bit for bit, a fresh computation from nothing.
+        let mut next = crate::test_uniform(0x51_7cc1_b727_220a);
+        let xs = Array2::from_shape_fn((30, 3), |(i, j)| (i % 3 + j) as f64 * 0.3 + next());
+        let ys = Array1::from_shape_fn(30, |i| i % 3);
+        let xt = Array2::from_shape_fn((24, 3), |(i, j)| (i % 3 + j) as f64 * 0.3 + next() + 0.2);
+        let first = Array1::from_shape_fn(24, |i| i % 3);
+        let mut moved = first.clone();
+        moved[4] = 2;
+        let shifted = Array1::from_shape_fn(24, |i| (i + 1) % 3);
+        let one_class = Array1::from_elem(24, 1usize);
+        let mut kept = AdaptiveFactor::new(xs.view(), ys.view(), xt.view(), 3, 7);
+        let mut seen = Vec::new();
+        for yt in [&first, &first, &moved, &shifted, &first, &one_class, &moved] {
+            let fresh = AdaptiveFactor::new(xs.view(), ys.view(), xt.view(), 3, 7)
+                .mu(yt.view())
+                .unwrap();
+            let mu = kept.mu(yt.view()).unwrap();
+            assert_eq!(mu.to_bits(), fresh.to_bits(), "labels {yt}");
+            seen.push(mu);
+        }
+        // The labellings give different μ, so a stale distance would have shown.
+        seen.sort_by(f64::total_cmp);
+        seen.dedup();
+        assert!(seen.len() >= 3, "{seen:?}");
     }
 
     #[test]
