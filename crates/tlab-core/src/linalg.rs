@@ -1747,6 +1747,64 @@ mod tests {
         }
     }
 
+    /// ndarray's f64 product has the arithmetic the rest of this module (and every
+    /// committed result) relies on: each entry a fused multiply-add chain from zero over
+    /// each 256-long k-block ([`MM_KC`]), the blocks' sums added in k order, for any layout
+    /// of the operands. Values spread over eight orders of magnitude, so a different order
+    /// or an unfused step shows in the last bits. (This is what a faster kernel would have
+    /// to keep: matrixmultiply's own AVX-512 kernel does, but measured slower in situ;
+    /// results/perf/transductive.md, tenth session.)
+    #[test]
+    fn ndarray_products_are_blocked_fma_chains() {
+        if !std::arch::is_x86_feature_detected!("fma") {
+            eprintln!("skipped: no FMA on this CPU, matrixmultiply takes a non-fused kernel");
+            return;
+        }
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let val = |r: &mut rand_chacha::ChaCha8Rng| {
+            r.gen_range(-1.0..1.0) * 10f64.powf(r.gen_range(-4.0..4.0))
+        };
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (7, 3, 5),
+            (17, 513, 9),
+            (33, 257, 65),
+            (64, 256, 16),
+            (100, 800, 100),
+            (300, 1, 300),
+        ] {
+            let a = Array2::from_shape_fn((m, k), |_| val(&mut rng));
+            let b = Array2::from_shape_fn((k, n), |_| val(&mut rng));
+            let want = Array2::from_shape_fn((m, n), |(i, j)| {
+                let mut c = 0.0f64;
+                for (block, t0) in (0..k).step_by(MM_KC).enumerate() {
+                    let mut chain = 0.0f64;
+                    for t in t0..(t0 + MM_KC).min(k) {
+                        chain = a[(i, t)].mul_add(b[(t, j)], chain);
+                    }
+                    c = if block == 0 { chain } else { c + chain };
+                }
+                c
+            });
+            let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a.dot(&b)), bits(&want), "{m}×{k}·{k}×{n}");
+            // Column-major operands, and the product taken as (bᵀaᵀ)ᵀ.
+            let (af, bf) = (a.t().as_standard_layout().into_owned(), b.t().to_owned());
+            assert_eq!(
+                bits(&af.t().dot(&bf.t())),
+                bits(&want),
+                "F-order {m}×{k}·{k}×{n}"
+            );
+            let ct = b.t().dot(&a.t());
+            assert_eq!(
+                bits(&ct.t().to_owned()),
+                bits(&want),
+                "(bᵀaᵀ)ᵀ {m}×{k}·{k}×{n}"
+            );
+        }
+    }
+
     /// `dot_thin` and `t_dot_thin` give ndarray's bits (equality, not closeness) over
     /// shapes that cross matrixmultiply's 256-wide k blocks and its 8 × 4 tiles, rows not
     /// a multiple of 4, n from 1 to 65 (several column groups), k from 1 to 801.
