@@ -311,9 +311,9 @@ pub fn a_distance(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>, seed: u64) -
 /// the seed, so μ is the same, bit for bit, as recomputing everything.
 struct AdaptiveFactor<'a> {
     xs: ArrayView2<'a, f64>,
-    ys: ArrayView1<'a, usize>,
     xt: ArrayView2<'a, f64>,
-    k: usize,
+    /// Each class's source rows.
+    source_rows: Vec<Vec<usize>>,
     seed: u64,
     marginal: Option<f64>,
     /// Per class: the target rows its last A-distance was computed on, and that distance.
@@ -328,11 +328,13 @@ impl<'a> AdaptiveFactor<'a> {
         k: usize,
         seed: u64,
     ) -> Self {
+        let source_rows = (0..k)
+            .map(|c| (0..ys.len()).filter(|&i| ys[i] == c).collect())
+            .collect();
         Self {
             xs,
-            ys,
             xt,
-            k,
+            source_rows,
             seed,
             marginal: None,
             per_class: vec![None; k],
@@ -342,8 +344,7 @@ impl<'a> AdaptiveFactor<'a> {
     /// μ for the target pseudo-labels `yt`.
     fn mu(&mut self, yt: ArrayView1<'_, usize>) -> Result<f64> {
         let mut per_class = Vec::new();
-        for c in 0..self.k {
-            let si: Vec<usize> = (0..self.ys.len()).filter(|&i| self.ys[i] == c).collect();
+        for (c, si) in self.source_rows.iter().enumerate() {
             let ti: Vec<usize> = (0..yt.len()).filter(|&i| yt[i] == c).collect();
             if si.is_empty() || ti.is_empty() {
                 continue;
@@ -352,7 +353,7 @@ impl<'a> AdaptiveFactor<'a> {
                 Some((rows, a)) if *rows == ti => *a,
                 _ => {
                     let a = a_distance(
-                        self.xs.select(Axis(0), &si).view(),
+                        self.xs.select(Axis(0), si).view(),
                         self.xt.select(Axis(0), &ti).view(),
                         self.seed,
                     )?;
