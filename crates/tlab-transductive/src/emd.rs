@@ -480,16 +480,19 @@ impl Tree {
             self.last_succ[u as usize] = last_succ_out;
             u = self.parent[u as usize];
         }
-        if join != old_rev_thread && v_in != old_rev_thread {
-            let mut u = v_out as u32;
-            while u != up_limit_out && self.last_succ[u as usize] as usize == old_last_succ {
-                self.last_succ[u as usize] = old_rev_thread as u32;
-                u = self.parent[u as usize];
-            }
+        // Towards the root from v_out, the nodes whose last successor was u_out's old one
+        // take the node now before u_out's old place, or u_out's new last successor.
+        let replacement = if join != old_rev_thread && v_in != old_rev_thread {
+            Some(old_rev_thread as u32)
         } else if last_succ_out as usize != old_last_succ {
+            Some(last_succ_out)
+        } else {
+            None
+        };
+        if let Some(replacement) = replacement {
             let mut u = v_out as u32;
             while u != up_limit_out && self.last_succ[u as usize] as usize == old_last_succ {
-                self.last_succ[u as usize] = last_succ_out;
+                self.last_succ[u as usize] = replacement;
                 u = self.parent[u as usize];
             }
         }
@@ -549,6 +552,7 @@ impl Tree {
             for &y in &order[pos[x]..pos[x] + size[x] as usize] {
                 let mut z = y;
                 while z != x {
+                    assert_ne!(self.parent[z], NIL, "node {y} in {x}'s run is not below it");
                     z = self.parent[z] as usize;
                 }
             }

@@ -339,10 +339,16 @@ impl ClassRegularisedTransport {
         let (mut f, mut norms) = objective(&g, &mut logs);
         // `ln(max(v, 1e-300))`, the entropy gradient's logarithm, from the cached ln v.
         let floor_log = 1e-300f64.ln();
-        for _ in 0..self.outer {
+        // Buffers reused across the outer iterations: the linearised cost and the line
+        // search's candidate (swapped with γ when accepted).
+        let mut linear = cost.clone();
+        let mut cand = Array2::<f64>::zeros(g.raw_dim());
+        for it in 0..self.outer {
             // The linearised cost: C + η ∇Ω, the group term's gradient being each group's
             // block divided by its norm (0 where the norm is 0).
-            let mut linear = cost.clone();
+            if it > 0 {
+                linear.assign(cost);
+            }
             for ((mut out, row), &c) in linear.rows_mut().into_iter().zip(g.rows()).zip(ys) {
                 for ((o, &v), &norm) in out.iter_mut().zip(&row).zip(norms.row(c)) {
                     let grad = if norm > 0.0 { v / norm } else { 0.0 };
@@ -365,7 +371,6 @@ impl ClassRegularisedTransport {
                 break;
             }
             let mut alpha = 1.0;
-            let mut cand = Array2::<f64>::zeros(g.raw_dim());
             let (fnext, next_norms) = loop {
                 ndarray::Zip::from(&mut cand)
                     .and(&g)
@@ -378,7 +383,7 @@ impl ClassRegularisedTransport {
                 alpha *= 0.5;
             };
             let gain = f - fnext;
-            g = cand;
+            std::mem::swap(&mut g, &mut cand);
             std::mem::swap(&mut logs, &mut cand_logs);
             f = fnext;
             norms = next_norms;
