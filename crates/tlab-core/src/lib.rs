@@ -10,8 +10,10 @@ pub mod linalg;
 pub mod metrics;
 pub mod preprocess;
 pub mod registry;
+pub mod select;
 pub mod synthetic;
 pub mod unsupervised;
+pub mod vexp;
 
 pub use domain::{
     budget_label, make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask,

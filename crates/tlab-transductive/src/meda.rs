@@ -119,9 +119,11 @@ impl Meda {
         let w = knn_graph(gram.view(), self.neighbours);
         let two_sigma_sq = 2.0 * sigma_sq(x.view());
         let sq: Vec<f64> = (0..n).map(|i| gram[(i, i)]).collect();
-        let kern = Array2::from_shape_fn((n, n), |(i, j)| {
-            (-(sq[i] + sq[j] - 2.0 * gram[(i, j)]).max(0.0) / two_sigma_sq).exp()
+        let mut kern = Array2::from_shape_fn((n, n), |(i, j)| {
+            -(sq[i] + sq[j] - 2.0 * gram[(i, j)]).max(0.0) / two_sigma_sq
         });
+        let all = kern.as_slice_mut().expect("from_shape_fn is row-major");
+        tlab_core::vexp::exp_map_inplace(all, |v| v);
         let deg: Vec<f64> = w
             .iter()
             .map(|row| row.iter().map(|(_, v)| v).sum::<f64>())

@@ -248,7 +248,7 @@ impl Kernel {
     ) -> Array2<f64> {
         match *self {
             Kernel::Linear => a.dot(&b.t()),
-            Kernel::Rbf { .. } => sq_distances(a, b).mapv(|d| (-rbf_gamma * d).exp()),
+            Kernel::Rbf { .. } => crate::reweight::rbf(sq_distances(a, b), rbf_gamma),
             Kernel::Poly {
                 gamma,
                 coef0,

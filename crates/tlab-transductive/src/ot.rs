@@ -80,7 +80,13 @@ impl SinkhornTransport {
         start: Option<Array1<f64>>,
     ) -> Option<(Array2<f64>, Array1<f64>)> {
         let (ns, nt) = cost.dim();
-        let k = cost.mapv(|c| (-c / self.epsilon).exp());
+        // exp(−C/ε) with the bits of `cost.mapv(|c| (-c / ε).exp())` (`tlab_core::vexp`).
+        let eps = self.epsilon;
+        let mut k = cost.to_owned();
+        match k.as_slice_memory_order_mut() {
+            Some(all) => tlab_core::vexp::exp_map_inplace(all, |c| -c / eps),
+            None => k.mapv_inplace(|c| (-c / eps).exp()),
+        }
         // Every row and column needs a non-negligible entry, or the scalings overflow.
         let tiny = 1e-200;
         if k.rows().into_iter().any(|r| r.iter().all(|&v| v < tiny))
@@ -165,18 +171,16 @@ pub(crate) fn scaled_cost(
     xs: ndarray::ArrayView2<'_, f64>,
     xt: ndarray::ArrayView2<'_, f64>,
 ) -> Result<Array2<f64>> {
-    let c = sq_distances_fast(xs, xt)?;
-    let mut v: Vec<f64> = c.iter().cloned().collect();
-    let mid = v.len() / 2;
-    let (lower, upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    let upper = *upper;
-    let m = if mid > 0 && c.len() % 2 == 0 {
-        0.5 * (upper + lower.iter().cloned().fold(f64::NEG_INFINITY, f64::max))
-    } else {
-        upper
+    let mut c = sq_distances_fast(xs, xt)?;
+    // The median by a histogram pass and a partition of its bucket (`tlab_core::select`):
+    // the same value as partitioning a copy of all the costs.
+    let m = match c.as_slice_memory_order() {
+        Some(all) => tlab_core::select::median(all),
+        None => tlab_core::select::median(&c.iter().copied().collect::<Vec<_>>()),
     };
     let m = if m > 0.0 { m } else { 1.0 };
-    Ok(c / m)
+    c.mapv_inplace(|x| x / m);
+    Ok(c)
 }
 
 impl Adapter for SinkhornTransport {

@@ -243,8 +243,18 @@ fn from_products(
 ) -> Array2<f64> {
     let an: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
     let bn: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
-    for ((i, j), v) in d.indexed_iter_mut() {
-        *v = (an[i] + bn[j] - 2.0 * *v).max(0.0);
+    for (mut row, &ai) in d.rows_mut().into_iter().zip(&an) {
+        row.zip_mut_with(&bn, |v, &bj| *v = (ai + bj - 2.0 * *v).max(0.0));
+    }
+    d
+}
+
+/// The RBF kernel `exp(−γ d)` of squared distances `d`, in place: the bits of
+/// `d.mapv(|d| (-gamma * d).exp())`, through [`tlab_core::vexp`].
+pub(crate) fn rbf(mut d: Array2<f64>, gamma: f64) -> Array2<f64> {
+    match d.as_slice_memory_order_mut() {
+        Some(all) => tlab_core::vexp::exp_map_inplace(all, |d| -gamma * d),
+        None => d.mapv_inplace(|d| (-gamma * d).exp()),
     }
     d
 }
@@ -257,20 +267,15 @@ pub fn median_gamma(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, seed: u64) -
     rows.truncate(1000);
     let s = x.select(Axis(0), &rows);
     let d = sq_distances(s.view(), s.view());
-    let mut v: Vec<f64> = d
-        .indexed_iter()
-        .filter(|((i, j), _)| i < j)
-        .map(|(_, v)| *v)
-        .collect();
-    if v.is_empty() {
-        return 1.0;
+    // The pairs i < j, row by row; their upper median by `tlab_core::select` (the value a
+    // partition of the copy gives).
+    let mut v = Vec::with_capacity(d.nrows() * d.nrows().saturating_sub(1) / 2);
+    for (i, row) in d.rows().into_iter().enumerate() {
+        v.extend(row.iter().skip(i + 1).copied());
     }
-    let mid = v.len() / 2;
-    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    if *m > 0.0 {
-        1.0 / *m
-    } else {
-        1.0
+    match tlab_core::select::nth(&v, v.len() / 2) {
+        Some(m) if m > 0.0 => 1.0 / m,
+        _ => 1.0,
     }
 }
 
@@ -412,11 +417,8 @@ fn kmm(
     let eps = eps.unwrap_or((ns.sqrt() - 1.0) / ns.sqrt());
     // The kernels' cross products on faer: the solver's own tolerance is far above the
     // products' last bits.
-    let k = sq_distances_fast(xs, xs)?.mapv(|d| (-gamma * d).exp());
-    let kappa = sq_distances_fast(xs, xt)?
-        .mapv(|d| (-gamma * d).exp())
-        .sum_axis(Axis(1))
-        * (ns / nt);
+    let k = rbf(sq_distances_fast(xs, xs)?, gamma);
+    let kappa = rbf(sq_distances_fast(xs, xt)?, gamma).sum_axis(Axis(1)) * (ns / nt);
     let (lo, hi) = (ns * (1.0 - eps), ns * (1.0 + eps));
     if b * ns < lo {
         // No β in the box reaches the band: the QP has no feasible point.
@@ -531,8 +533,8 @@ fn kliep(
 ) -> Result<Array1<f64>> {
     let (gamma, order) = kliep_width(xs, xt, centres, folds, max_iter, seed)?;
     let c = xt.select(Axis(0), &order[..centres.min(xt.nrows())]);
-    let ks = sq_distances(xs, c.view()).mapv(|d| (-gamma * d).exp());
-    let kt = sq_distances(xt, c.view()).mapv(|d| (-gamma * d).exp());
+    let ks = rbf(sq_distances(xs, c.view()), gamma);
+    let kt = rbf(sq_distances(xt, c.view()), gamma);
     let alpha = kliep_alpha(&kt, &ks.mean_axis(Axis(0)).expect("non-empty"), max_iter);
     Ok(ks.dot(&alpha))
 }
@@ -581,7 +583,7 @@ fn kliep_width(
     let mut best = (f64::NEG_INFINITY, base);
     for factor in [0.1, 0.3, 1.0, 3.0, 10.0] {
         let gamma = base * factor;
-        let kernel = |d: &Array2<f64>| d.mapv(|d| (-gamma * d).exp());
+        let kernel = |d: &Array2<f64>| rbf(d.to_owned(), gamma);
         let mut score = 0.0;
         for (d_s, d_train, d_test) in &split {
             let b = kernel(d_s).mean_axis(Axis(0)).expect("non-empty");
