@@ -13,7 +13,7 @@ pub mod registry;
 pub mod select;
 pub mod synthetic;
 pub mod unsupervised;
-pub mod vexp;
+pub mod vmath;
 
 pub use domain::{
     budget_label, make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask,

@@ -123,7 +123,7 @@ impl Meda {
             -(sq[i] + sq[j] - 2.0 * gram[(i, j)]).max(0.0) / two_sigma_sq
         });
         let all = kern.as_slice_mut().expect("from_shape_fn is row-major");
-        tlab_core::vexp::exp_map_inplace(all, |v| v);
+        tlab_core::vmath::exp_map_inplace(all, |v| v);
         let deg: Vec<f64> = w
             .iter()
             .map(|row| row.iter().map(|(_, v)| v).sum::<f64>())

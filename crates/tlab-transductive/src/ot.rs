@@ -80,12 +80,12 @@ impl SinkhornTransport {
         start: Option<Array1<f64>>,
     ) -> Option<(Array2<f64>, Array1<f64>)> {
         let (ns, nt) = cost.dim();
-        // exp(−C/ε) with the bits of `cost.mapv(|c| (-c / ε).exp())` (`tlab_core::vexp`).
+        // exp(−C/ε) with the bits of `cost.mapv(|c| (-c / ε).exp())` (`tlab_core::vmath`).
         let eps = self.epsilon;
-        let mut k = cost.to_owned();
-        match k.as_slice_memory_order_mut() {
-            Some(all) => tlab_core::vexp::exp_map_inplace(all, |c| -c / eps),
-            None => k.mapv_inplace(|c| (-c / eps).exp()),
+        let mut k = Array2::<f64>::zeros(cost.raw_dim());
+        match (cost.as_slice(), k.as_slice_mut()) {
+            (Some(c), Some(out)) => tlab_core::vmath::exp_map(c, out, |c| -c / eps),
+            _ => k = cost.mapv(|c| (-c / eps).exp()),
         }
         // Every row and column needs a non-negligible entry, or the scalings overflow.
         let tiny = 1e-200;
@@ -302,7 +302,7 @@ impl ClassRegularisedTransport {
             s
         };
         // The objective, with γ's group norms (the next linearisation's gradient needs them),
-        // and ln γ (in `logs`, where γ > 0) for the next step's entropy gradient. The
+        // and ln γ (in `logs`; read only where γ > 0) for the next step's entropy gradient. The
         // arithmetic is that of `(cost * γ).sum() + ε Σ γ ln γ + η Σ_j Σ_c ‖γ[I_c, j]‖₂`
         // with ndarray temporaries: the first sum in ndarray's order (`unrolled_sum`),
         // the entropy left to right, the group term column by column, class by class.
@@ -318,17 +318,14 @@ impl ClassRegularisedTransport {
             }
             let gs = g.as_slice().expect("standard layout");
             let linear = unrolled_sum(n, |i| cs[i] * gs[i]);
+            // ln γ for every entry (`tlab_core::vmath`, the bits of `f64::ln`); entries
+            // ≤ 0 get −∞ or NaN there, which nothing reads (the entropy skips them, the
+            // gradient takes ln 1e-300 below 1e-300).
+            tlab_core::vmath::ln_map(gs, logs);
             let entropy = gs
                 .iter()
-                .zip(logs.iter_mut())
-                .map(|(&v, l)| {
-                    if v > 0.0 {
-                        *l = v.ln();
-                        v * *l
-                    } else {
-                        0.0
-                    }
-                })
+                .zip(logs.iter())
+                .map(|(&v, &l)| if v > 0.0 { v * l } else { 0.0 })
                 .sum::<f64>();
             (linear + eps * entropy + self.eta * group, norms)
         };

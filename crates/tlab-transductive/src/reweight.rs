@@ -250,10 +250,10 @@ fn from_products(
 }
 
 /// The RBF kernel `exp(−γ d)` of squared distances `d`, in place: the bits of
-/// `d.mapv(|d| (-gamma * d).exp())`, through [`tlab_core::vexp`].
+/// `d.mapv(|d| (-gamma * d).exp())`, through [`tlab_core::vmath`].
 pub(crate) fn rbf(mut d: Array2<f64>, gamma: f64) -> Array2<f64> {
     match d.as_slice_memory_order_mut() {
-        Some(all) => tlab_core::vexp::exp_map_inplace(all, |d| -gamma * d),
+        Some(all) => tlab_core::vmath::exp_map_inplace(all, |d| -gamma * d),
         None => d.mapv_inplace(|d| (-gamma * d).exp()),
     }
     d

@@ -76,7 +76,7 @@ impl Problem<'_> {
         // ndarray's bits, without repacking the fixed design at every evaluation.
         let mut z = crate::linalg::dot_thin(self.x, wmat);
         // Per row: lse = m + ln Σ exp(v − m) with m the row's maximum, then the row becomes
-        // exp(v − lse). The exponentials of all rows go through `vexp` at once (the bits of
+        // exp(v − lse). The exponentials of all rows go through `vmath` at once (the bits of
         // `f64::exp`), each sum and each subtraction as a row-by-row pass would do them.
         let mut shifted = z.clone();
         let mut maxima = Vec::with_capacity(z.nrows());
@@ -86,7 +86,7 @@ impl Problem<'_> {
             sh.zip_mut_with(&row, |s, &v| *s = v - m);
             maxima.push(m);
         }
-        crate::vexp::exp_map_inplace(shifted.as_slice_mut().expect("row-major"), |v| v);
+        crate::vmath::exp_map_inplace(shifted.as_slice_mut().expect("row-major"), |v| v);
         let mut loss = 0.0;
         for (i, (mut row, sh)) in z
             .axis_iter_mut(Axis(0))
@@ -97,7 +97,7 @@ impl Problem<'_> {
             loss += self.w[i] * (lse - row[self.y[i]]);
             row.mapv_inplace(|v| v - lse);
         }
-        crate::vexp::exp_map_inplace(z.as_slice_mut().expect("row-major"), |v| v);
+        crate::vmath::exp_map_inplace(z.as_slice_mut().expect("row-major"), |v| v);
         for (i, mut row) in z.axis_iter_mut(Axis(0)).enumerate() {
             // Row becomes wᵢ (pᵢ − yᵢ), the gradient of the data term w.r.t. zᵢ.
             row[self.y[i]] -= 1.0;

@@ -1,4 +1,4 @@
-//! `exp` over slices, inlined, with the bits of glibc's scalar `exp`.
+//! `exp` and `ln` over slices, inlined, with the bits of glibc's scalar `exp` and `log`.
 //!
 //! Sinkhorn's kernel `exp(−C/ε)` and the RBF kernels take millions of exponentials, each a
 //! call into libm (`f64::exp`) through the PLT, with its checks for special arguments. On
@@ -430,6 +430,379 @@ impl<F: Fn(f64) -> f64> pulp::NullaryFnOnce for Map<'_, F> {
     }
 }
 
+// ---- ln: glibc's `__ieee754_log_fma` (optimized-routines' log, N = 128), main path ----
+//
+// Read the same way (`disassemble __ieee754_log_fma`, `x/7gx __log_data`, the table
+// `x/256gx __log_data+144`). Arguments near 1 (|x − 1| ≲ 0.06, glibc's own polynomial
+// there), subnormal, zero, negative, infinite or NaN are recomputed with `f64::ln`.
+
+/// ln 2, high part (trailing zero bits, so `k · hi` is exact), and low part.
+const LN2_HI: f64 = f64::from_bits(CONST_LN[0]);
+const LN2_LO: f64 = f64::from_bits(CONST_LN[1]);
+/// log1p(r) − r ≈ A0 r² + A1 r³ + A2 r⁴ + A3 r⁵ + A4 r⁶ on the table's intervals.
+const A0: f64 = f64::from_bits(CONST_LN[2]);
+const A1: f64 = f64::from_bits(CONST_LN[3]);
+const A2: f64 = f64::from_bits(CONST_LN[4]);
+const A3: f64 = f64::from_bits(CONST_LN[5]);
+const A4: f64 = f64::from_bits(CONST_LN[6]);
+const CONST_LN: [u64; 7] = [
+    0x3fe62e42fefa3800,
+    0x3d2ef35793c76730,
+    0xbfe0000000000001,
+    0x3fd555555551305b,
+    0xbfcfffffffeb4590,
+    0x3fc999b324f10111,
+    0xbfc55575e506c89f,
+];
+/// The bits of 0.6875 (`OFF`): `x − OFF` puts the table index and exponent in place.
+const OFF: u64 = 0x3fe6000000000000;
+
+/// For i in 0..128, `1/c` and `ln c` for the centre c of the i-th subinterval of
+/// [0.6875, 1.375) (glibc's `__log_data.tab`).
+static INVC: [u64; 128] = [
+    0x3ff734f0c3e0de9f,
+    0x3ff713786a2ce91f,
+    0x3ff6f26008fab5a0,
+    0x3ff6d1a61f138c7d,
+    0x3ff6b1490bc5b4d1,
+    0x3ff69147332f0cba,
+    0x3ff6719f18224223,
+    0x3ff6524f99a51ed9,
+    0x3ff63356aa8f24c4,
+    0x3ff614b36b9ddc14,
+    0x3ff5f66452c65c4c,
+    0x3ff5d867b5912c4f,
+    0x3ff5babccb5b90de,
+    0x3ff59d61f2d91a78,
+    0x3ff5805612465687,
+    0x3ff56397cee76bd3,
+    0x3ff54725e2a77f93,
+    0x3ff52aff42064583,
+    0x3ff50f22dbb2bddf,
+    0x3ff4f38f4734ded7,
+    0x3ff4d843cfde2840,
+    0x3ff4bd3ec078a3c8,
+    0x3ff4a27fc3e0258a,
+    0x3ff4880524d48434,
+    0x3ff46dce1b192d0b,
+    0x3ff453d9d3391854,
+    0x3ff43a2744b4845a,
+    0x3ff420b54115f8fb,
+    0x3ff40782da3ef4b1,
+    0x3ff3ee8f5d57fe8f,
+    0x3ff3d5d9a00b4ce9,
+    0x3ff3bd60c010c12b,
+    0x3ff3a5242b75dab8,
+    0x3ff38d22cd9fd002,
+    0x3ff3755bc5847a1c,
+    0x3ff35dce49ad36e2,
+    0x3ff34679984dd440,
+    0x3ff32f5cceffcb24,
+    0x3ff3187775a10d49,
+    0x3ff301c8373e3990,
+    0x3ff2eb4ebb95f841,
+    0x3ff2d50a0219a9d1,
+    0x3ff2bef9a8b7fd2a,
+    0x3ff2a91c7a0c1bab,
+    0x3ff293726014b530,
+    0x3ff27dfa5757a1f5,
+    0x3ff268b39b1d3bbf,
+    0x3ff2539d838ff5bd,
+    0x3ff23eb7aac9083b,
+    0x3ff22a012ba940b6,
+    0x3ff2157996cc4132,
+    0x3ff201201dd2fc9b,
+    0x3ff1ecf4494d480b,
+    0x3ff1d8f5528f6569,
+    0x3ff1c52311577e7c,
+    0x3ff1b17c74cb26e9,
+    0x3ff19e010c2c1ab6,
+    0x3ff18ab07bb670bd,
+    0x3ff1778a25efbcb6,
+    0x3ff1648d354c31da,
+    0x3ff151b990275fdd,
+    0x3ff13f0ea432d24c,
+    0x3ff12c8b7210f9da,
+    0x3ff11a3028ecb531,
+    0x3ff107fbda8434af,
+    0x3ff0f5ee0f4e6bb3,
+    0x3ff0e4065d2a9fce,
+    0x3ff0d244632ca521,
+    0x3ff0c0a77ce2981a,
+    0x3ff0af2f83c636d1,
+    0x3ff09ddb98a01339,
+    0x3ff08cabaf52e7df,
+    0x3ff07b9f2f4e28fb,
+    0x3ff06ab58c358f19,
+    0x3ff059eea5ecf92c,
+    0x3ff04949cdd12c90,
+    0x3ff038c6c6f0ada9,
+    0x3ff02865137932a9,
+    0x3ff0182427ea7348,
+    0x3ff008040614b195,
+    0x3fefe01ff726fa1a,
+    0x3fefa11cc261ea74,
+    0x3fef6310b081992e,
+    0x3fef25f63ceeadcd,
+    0x3feee9c8039113e7,
+    0x3feeae8078cbb1ab,
+    0x3fee741aa29d0c9b,
+    0x3fee3a91830a99b5,
+    0x3fee01e009609a56,
+    0x3fedca01e577bb98,
+    0x3fed92f20b7c9103,
+    0x3fed5cac66fb5cce,
+    0x3fed272caa5ede9d,
+    0x3fecf26e3e6b2ccd,
+    0x3fecbe6da2a77902,
+    0x3fec8b266d37086d,
+    0x3fec5894bd5d5804,
+    0x3fec26b533bb9f8c,
+    0x3febf583eeece73f,
+    0x3febc4fd75db96c1,
+    0x3feb951e0c864a28,
+    0x3feb65e2c5ef3e2c,
+    0x3feb374867c9888b,
+    0x3feb094b211d304a,
+    0x3feadbe885f2ef7e,
+    0x3feaaf1d31603da2,
+    0x3fea82e63fd358a7,
+    0x3fea5740ef09738b,
+    0x3fea2c2a90ab4b27,
+    0x3fea01a01393f2d1,
+    0x3fe9d79f24db3c1b,
+    0x3fe9ae2505c7b190,
+    0x3fe9852ef297ce2f,
+    0x3fe95cbaeea44b75,
+    0x3fe934c69de74838,
+    0x3fe90d4f2f6752e6,
+    0x3fe8e6528effd79d,
+    0x3fe8bfce9fcc007c,
+    0x3fe899c0dabec30e,
+    0x3fe87427aa2317fb,
+    0x3fe84f00acb39a08,
+    0x3fe82a49e8653e55,
+    0x3fe8060195f40260,
+    0x3fe7e22563e0a329,
+    0x3fe7beb377dcb5ad,
+    0x3fe79baa679725c2,
+    0x3fe77907f2170657,
+    0x3fe756cadbd6130c,
+];
+
+static LOGC: [u64; 128] = [
+    0xbfd7cc7f79e69000,
+    0xbfd76feec20d0000,
+    0xbfd713e31351e000,
+    0xbfd6b85b38287800,
+    0xbfd65d5590807800,
+    0xbfd602d076180000,
+    0xbfd5a8ca86909000,
+    0xbfd54f4356035000,
+    0xbfd4f637c36b4000,
+    0xbfd49da7fda85000,
+    0xbfd445923989a800,
+    0xbfd3edf439b0b800,
+    0xbfd396ce448f7000,
+    0xbfd3401e17bda000,
+    0xbfd2e9e2ef468000,
+    0xbfd2941b3830e000,
+    0xbfd23ec58cda8800,
+    0xbfd1e9e129279000,
+    0xbfd1956d2b48f800,
+    0xbfd141679ab9f800,
+    0xbfd0edd094ef9800,
+    0xbfd09aa518db1000,
+    0xbfd047e65263b800,
+    0xbfcfeb224586f000,
+    0xbfcf474a7517b000,
+    0xbfcea4443d103000,
+    0xbfce020d44e9b000,
+    0xbfcd60a22977f000,
+    0xbfccc00104959000,
+    0xbfcc202956891000,
+    0xbfcb81178d811000,
+    0xbfcae2c9ccd3d000,
+    0xbfca45402e129000,
+    0xbfc9a877681df000,
+    0xbfc90c6d69483000,
+    0xbfc87120a645c000,
+    0xbfc7d68fb4143000,
+    0xbfc73cb83c627000,
+    0xbfc6a39a9b376000,
+    0xbfc60b3154b7a000,
+    0xbfc5737d76243000,
+    0xbfc4dc7b8fc23000,
+    0xbfc4462c51d20000,
+    0xbfc3b08abc830000,
+    0xbfc31b996b490000,
+    0xbfc2875490a44000,
+    0xbfc1f3b9f879a000,
+    0xbfc160c8252ca000,
+    0xbfc0ce7f57f72000,
+    0xbfc03cdc49fea000,
+    0xbfbf57bdbc4b8000,
+    0xbfbe370896404000,
+    0xbfbd17983ef94000,
+    0xbfbbf9674ed8a000,
+    0xbfbadc79202f6000,
+    0xbfb9c0c3e7288000,
+    0xbfb8a646b372c000,
+    0xbfb78d01b3ac0000,
+    0xbfb674f145380000,
+    0xbfb55e0e6d878000,
+    0xbfb4485cdea1e000,
+    0xbfb333d94d6aa000,
+    0xbfb22079f8c56000,
+    0xbfb10e4698622000,
+    0xbfaffa6c6ad20000,
+    0xbfadda8d4a774000,
+    0xbfabbcece4850000,
+    0xbfa9a1894012c000,
+    0xbfa788583302c000,
+    0xbfa5715e67d68000,
+    0xbfa35c8a49658000,
+    0xbfa149e364154000,
+    0xbf9e72c082eb8000,
+    0xbf9a55f152528000,
+    0xbf963d62cf818000,
+    0xbf9228fb8caa0000,
+    0xbf8c317b20f90000,
+    0xbf8419355daa0000,
+    0xbf781203c2ec0000,
+    0xbf60040979240000,
+    0x3f6feff384900000,
+    0x3f87dc41353d0000,
+    0x3f93cea3c4c28000,
+    0x3f9b9fc114890000,
+    0x3fa1b0d8ce110000,
+    0x3fa58a5bd001c000,
+    0x3fa95c8340d88000,
+    0x3fad276aef578000,
+    0x3fb07598e598c000,
+    0x3fb253f5e30d2000,
+    0x3fb42edd8b380000,
+    0x3fb606598757c000,
+    0x3fb7da76356a0000,
+    0x3fb9ab434e1c6000,
+    0x3fbb78c7bb0d6000,
+    0x3fbd431332e72000,
+    0x3fbf0a3171de6000,
+    0x3fc067152b914000,
+    0x3fc147858292b000,
+    0x3fc2266ecdca3000,
+    0x3fc303d7a6c55000,
+    0x3fc3dfc33c331000,
+    0x3fc4ba366b7a8000,
+    0x3fc5933928d1f000,
+    0x3fc66acd2418f000,
+    0x3fc740f8ec669000,
+    0x3fc815c0f51af000,
+    0x3fc8e92954f68000,
+    0x3fc9bb3602f84000,
+    0x3fca8bed1c2c0000,
+    0x3fcb5b515c01d000,
+    0x3fcc2967ccbcc000,
+    0x3fccf635d5486000,
+    0x3fcdc1bd3446c000,
+    0x3fce8c01b8cfe000,
+    0x3fcf5509c0179000,
+    0x3fd00e6c121fb800,
+    0x3fd071b80e93d000,
+    0x3fd0d46b9e867000,
+    0x3fd13687334bd000,
+    0x3fd1980d67234800,
+    0x3fd1f8ffe0cc8000,
+    0x3fd2595fd7636800,
+    0x3fd2b9300914a800,
+    0x3fd3187210436000,
+    0x3fd377266dec1800,
+    0x3fd3d54ffbaf3000,
+    0x3fd432eee32fe000,
+];
+
+/// Whether `x` takes glibc's main path: not within its near-1 window
+/// (`bits − 0x3fee…` ≤ 0x3_08ff_ffff_ffff) and a positive normal finite value.
+#[inline(always)]
+fn ln_main_path(x: f64) -> bool {
+    let ix = x.to_bits();
+    let near_one = ix.wrapping_sub(0x3fee000000000000) <= 0x0003_08ff_ffff_ffff;
+    let top = (ix >> 48) as u32;
+    !near_one && top.wrapping_sub(0x0010) <= 0x7fdf
+}
+
+/// glibc's `log` main path, operation for operation (as in `__ieee754_log_fma`).
+/// Meaningful where [`ln_main_path`] holds; elsewhere some value, without fault.
+#[inline(always)]
+pub fn ln_core(x: f64) -> f64 {
+    // x = 2^k z, z in [0.6875, 1.375); log x = k ln2 + log c + log1p(z/c − 1).
+    let ix = x.to_bits();
+    let tmp = ix.wrapping_sub(OFF);
+    let i = ((tmp >> 45) & 127) as usize;
+    let k = (tmp as i64) >> 52;
+    let iz = ix.wrapping_sub(tmp & (0xfff << 52));
+    let (invc, logc) = (f64::from_bits(INVC[i]), f64::from_bits(LOGC[i]));
+    let z = f64::from_bits(iz);
+    let r = z.mul_add(invc, -1.0);
+    let kd = k as i32 as f64;
+    let w = kd.mul_add(LN2_HI, logc);
+    let hi = r + w;
+    let lo = kd.mul_add(LN2_LO, (w - hi) + r);
+    let r2 = r * r;
+    let r3 = r * r2;
+    let p12 = r.mul_add(A2, A1);
+    let p34 = r.mul_add(A4, A3);
+    let q = p34.mul_add(r2, p12);
+    let t = r2.mul_add(A0, lo);
+    r3.mul_add(q, t) + hi
+}
+
+/// `out[i] = src[i].ln()`, bit for bit, for equal-length slices (as [`exp_map`]).
+///
+/// # Panics
+/// When the lengths differ (a caller's bug).
+pub fn ln_map(src: &[f64], out: &mut [f64]) {
+    assert_eq!(
+        src.len(),
+        out.len(),
+        "ln_map: source and output lengths differ"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        simd.vectorize(LnMap { src, out });
+        return;
+    }
+    for (o, &x) in out.iter_mut().zip(src) {
+        *o = x.ln();
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+struct LnMap<'a> {
+    src: &'a [f64],
+    out: &'a mut [f64],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl pulp::NullaryFnOnce for LnMap<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        for (s, o) in self.src.chunks(BLOCK).zip(self.out.chunks_mut(BLOCK)) {
+            for (o, &x) in o.iter_mut().zip(s) {
+                *o = ln_core(x);
+            }
+            if !s.iter().all(|&x| ln_main_path(x)) {
+                for (o, &x) in o.iter_mut().zip(s) {
+                    if !ln_main_path(x) {
+                        *o = x.ln();
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +871,53 @@ mod tests {
         // Where the vector path runs, the core agrees on its own too (not only by fallback).
         let x = -3.7;
         assert_eq!(exp_core(x).to_bits(), x.exp().to_bits());
+    }
+
+    /// The same bits as `f64::ln` (glibc's), as for `exp`.
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+    fn ln_bits_equal_libm_log() {
+        let mut st = 9u64;
+        let mut args = Vec::new();
+        // Coupling entries (1e-12 … 1e-2), every binade from 2⁻¹⁰⁷⁰ (subnormal) to 2¹⁰²³,
+        // around 1 (glibc's other path), random bit patterns (negative ones, NaNs).
+        for _ in 0..1_000_000 {
+            let u = (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+            args.push(10f64.powf(-12.0 + 10.0 * u));
+        }
+        for e in -1070..=1023 {
+            for _ in 0..500 {
+                let m = 1.0 + (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+                args.push(m * 2f64.powi(e));
+            }
+        }
+        for _ in 0..200_000 {
+            let u = (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+            args.push(0.9 + 0.2 * u);
+        }
+        for _ in 0..300_000 {
+            args.push(f64::from_bits(lcg(&mut st)));
+        }
+        args.extend([
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ]);
+        let mut out = vec![0.0; args.len()];
+        ln_map(&args, &mut out);
+        let main = args.iter().filter(|&&x| ln_main_path(x)).count();
+        assert!(main > 1_500_000, "{main} arguments on the main path");
+        for (&x, &y) in args.iter().zip(&out) {
+            let want = x.ln();
+            assert!(
+                y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+                "ln({x:e}) = {y:e}, libm {want:e}"
+            );
+        }
     }
 
     #[test]
