@@ -342,18 +342,17 @@ impl ClassRegularisedTransport {
         let floor_log = 1e-300f64.ln();
         // Buffers reused across the outer iterations: the linearised cost and the line
         // search's candidate (swapped with γ when accepted).
-        let mut linear = cost.clone();
+        let mut linear = Array2::<f64>::zeros(cost.raw_dim());
         let mut cand = Array2::<f64>::zeros(g.raw_dim());
-        for it in 0..self.outer {
+        for _ in 0..self.outer {
             // The linearised cost: C + η ∇Ω, the group term's gradient being each group's
-            // block divided by its norm (0 where the norm is 0).
-            if it > 0 {
-                linear.assign(cost);
-            }
-            for ((mut out, row), &c) in linear.rows_mut().into_iter().zip(g.rows()).zip(ys) {
-                for ((o, &v), &norm) in out.iter_mut().zip(&row).zip(norms.row(c)) {
+            // block divided by its norm (0 where the norm is 0); one pass over C and γ.
+            let rows = linear.rows_mut().into_iter().zip(cost.rows()).zip(g.rows());
+            for (((mut out, crow), row), &c) in rows.zip(ys) {
+                let entries = out.iter_mut().zip(&crow).zip(&row).zip(norms.row(c));
+                for (((o, &cij), &v), &norm) in entries {
                     let grad = if norm > 0.0 { v / norm } else { 0.0 };
-                    *o += grad * self.eta;
+                    *o = cij + grad * self.eta;
                 }
             }
             // The direction (new − γ, in place) and the slope `Σ (C_lin + ε(1 + ln γ)) d`.
