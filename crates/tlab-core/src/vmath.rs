@@ -354,7 +354,11 @@ fn block(xs: &[f64], out: &mut [f64]) {
 pub fn exp_map_inplace(v: &mut [f64], pre: impl Fn(f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.vectorize(InPlace { v, pre });
+        simd.vectorize(Map {
+            src: None,
+            out: v,
+            pre,
+        });
         return;
     }
     for x in v.iter_mut() {
@@ -374,7 +378,11 @@ pub fn exp_map(src: &[f64], out: &mut [f64], pre: impl Fn(f64) -> f64) {
     );
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.vectorize(Map { src, out, pre });
+        simd.vectorize(Map {
+            src: Some(src),
+            out,
+            pre,
+        });
         return;
     }
     for (o, &c) in out.iter_mut().zip(src) {
@@ -382,34 +390,13 @@ pub fn exp_map(src: &[f64], out: &mut [f64], pre: impl Fn(f64) -> f64) {
     }
 }
 
-// The loops as operations whose `call` is inlined into pulp's AVX2 + FMA entry point, so
+// The loop as an operation whose `call` is inlined into pulp's AVX2 + FMA entry point, so
 // that every `mul_add` there is an FMA instruction (a closure passed to `vectorize` stayed
-// a separate function, its `mul_add`s calls to libm's `fma`).
-#[cfg(target_arch = "x86_64")]
-struct InPlace<'a, F> {
-    v: &'a mut [f64],
-    pre: F,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl<F: Fn(f64) -> f64> pulp::NullaryFnOnce for InPlace<'_, F> {
-    type Output = ();
-    #[inline(always)]
-    fn call(self) {
-        let mut xs = [0.0; BLOCK];
-        for chunk in self.v.chunks_mut(BLOCK) {
-            let xs = &mut xs[..chunk.len()];
-            for (x, &c) in xs.iter_mut().zip(chunk.iter()) {
-                *x = (self.pre)(c);
-            }
-            block(xs, chunk);
-        }
-    }
-}
-
+// a separate function, its `mul_add`s calls to libm's `fma`). `src: None` maps `out` in
+// place.
 #[cfg(target_arch = "x86_64")]
 struct Map<'a, F> {
-    src: &'a [f64],
+    src: Option<&'a [f64]>,
     out: &'a mut [f64],
     pre: F,
 }
@@ -420,9 +407,13 @@ impl<F: Fn(f64) -> f64> pulp::NullaryFnOnce for Map<'_, F> {
     #[inline(always)]
     fn call(self) {
         let mut xs = [0.0; BLOCK];
-        for (s, o) in self.src.chunks(BLOCK).zip(self.out.chunks_mut(BLOCK)) {
-            let xs = &mut xs[..s.len()];
-            for (x, &c) in xs.iter_mut().zip(s) {
+        for (b, o) in self.out.chunks_mut(BLOCK).enumerate() {
+            let xs = &mut xs[..o.len()];
+            let from: &[f64] = match self.src {
+                Some(s) => &s[b * BLOCK..b * BLOCK + o.len()],
+                None => o,
+            };
+            for (x, &c) in xs.iter_mut().zip(from) {
                 *x = (self.pre)(c);
             }
             block(xs, o);
@@ -814,6 +805,11 @@ mod tests {
         *state
     }
 
+    /// Uniform on [0, 1) from the top 53 bits.
+    fn unit(state: &mut u64) -> f64 {
+        (lcg(state) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// The same bits as `f64::exp` (glibc's, on x86-64 Linux; elsewhere `f64::exp` is
     /// another libm, and the check is left out).
     #[test]
@@ -824,11 +820,11 @@ mod tests {
         // Uniform over the ranges the kernels use (−C/ε down to about −100, softmax logits),
         // every exponent from 2⁻⁶⁰ to 2¹⁰ with either sign, and random bit patterns.
         for _ in 0..2_000_000 {
-            args.push(-((lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64) * 120.0);
+            args.push(-unit(&mut st) * 120.0);
         }
         for e in -60..=10 {
             for _ in 0..20_000 {
-                let m = 1.0 + (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+                let m = 1.0 + unit(&mut st);
                 let x = m * 2f64.powi(e);
                 args.push(x);
                 args.push(-x);
@@ -882,18 +878,16 @@ mod tests {
         // Coupling entries (1e-12 … 1e-2), every binade from 2⁻¹⁰⁷⁰ (subnormal) to 2¹⁰²³,
         // around 1 (glibc's other path), random bit patterns (negative ones, NaNs).
         for _ in 0..1_000_000 {
-            let u = (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
-            args.push(10f64.powf(-12.0 + 10.0 * u));
+            args.push(10f64.powf(-12.0 + 10.0 * unit(&mut st)));
         }
         for e in -1070..=1023 {
             for _ in 0..500 {
-                let m = 1.0 + (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+                let m = 1.0 + unit(&mut st);
                 args.push(m * 2f64.powi(e));
             }
         }
         for _ in 0..200_000 {
-            let u = (lcg(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
-            args.push(0.9 + 0.2 * u);
+            args.push(0.9 + 0.2 * unit(&mut st));
         }
         for _ in 0..300_000 {
             args.push(f64::from_bits(lcg(&mut st)));
