@@ -172,8 +172,8 @@ pub(crate) fn scaled_cost(
     xt: ndarray::ArrayView2<'_, f64>,
 ) -> Result<Array2<f64>> {
     let mut c = sq_distances_fast(xs, xt)?;
-    // The median by a histogram pass and a partition of its bucket (`tlab_core::select`):
-    // the same value as partitioning a copy of all the costs.
+    // The median without copying the costs (`tlab_core::select`: a sampled bracket, one
+    // pass, a partition of the bracket): the same value as partitioning a copy of them all.
     let m = match c.as_slice_memory_order() {
         Some(all) => tlab_core::select::median(all),
         None => tlab_core::select::median(&c.iter().copied().collect::<Vec<_>>()),
