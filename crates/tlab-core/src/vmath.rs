@@ -19,6 +19,9 @@
 //! glibc machine the result is what `f64::exp` gives there. A test checks the bits against
 //! `f64::exp` over millions of arguments.
 
+#[cfg(target_arch = "x86_64")]
+use std::marker::PhantomData;
+
 /// 128 / ln 2.
 const INV_LN2_N: f64 = f64::from_bits(0x40671547652b82fe);
 /// −ln 2 / 128, high part (trailing zero bits, so `k · hi` is exact).
@@ -333,17 +336,46 @@ pub fn exp_core(x: f64) -> f64 {
 /// Values handled per block: the block's arguments are kept to find those off the main path.
 const BLOCK: usize = 64;
 
-/// One block: `out[i] = exp(xs[i])`, the same bits as `f64::exp`.
+/// A libm function written out: its main path, where that path applies, and libm's own
+/// function for the rest.
+#[cfg(target_arch = "x86_64")]
+trait Written {
+    fn core(x: f64) -> f64;
+    fn main_path(x: f64) -> bool;
+    fn libm(x: f64) -> f64;
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Exp;
+
+#[cfg(target_arch = "x86_64")]
+impl Written for Exp {
+    #[inline(always)]
+    fn core(x: f64) -> f64 {
+        exp_core(x)
+    }
+    #[inline(always)]
+    fn main_path(x: f64) -> bool {
+        main_path(x)
+    }
+    #[inline(always)]
+    fn libm(x: f64) -> f64 {
+        x.exp()
+    }
+}
+
+/// One block: `out[i] = K(xs[i])` with libm's bits — the written-out main path for every
+/// value (no branch), then libm for those off it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block(xs: &[f64], out: &mut [f64]) {
+fn block<K: Written>(xs: &[f64], out: &mut [f64]) {
     for (o, &x) in out.iter_mut().zip(xs) {
-        *o = exp_core(x);
+        *o = K::core(x);
     }
-    if !xs.iter().all(|&x| main_path(x)) {
+    if !xs.iter().all(|&x| K::main_path(x)) {
         for (o, &x) in out.iter_mut().zip(xs) {
-            if !main_path(x) {
-                *o = x.exp();
+            if !K::main_path(x) {
+                *o = K::libm(x);
             }
         }
     }
@@ -354,10 +386,11 @@ fn block(xs: &[f64], out: &mut [f64]) {
 pub fn exp_map_inplace(v: &mut [f64], pre: impl Fn(f64) -> f64) {
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.vectorize(Map {
+        simd.vectorize(Map::<_, Exp> {
             src: None,
             out: v,
             pre,
+            kind: PhantomData,
         });
         return;
     }
@@ -378,10 +411,11 @@ pub fn exp_map(src: &[f64], out: &mut [f64], pre: impl Fn(f64) -> f64) {
     );
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.vectorize(Map {
+        simd.vectorize(Map::<_, Exp> {
             src: Some(src),
             out,
             pre,
+            kind: PhantomData,
         });
         return;
     }
@@ -392,17 +426,18 @@ pub fn exp_map(src: &[f64], out: &mut [f64], pre: impl Fn(f64) -> f64) {
 
 // The loop as an operation whose `call` is inlined into pulp's AVX2 + FMA entry point, so
 // that every `mul_add` there is an FMA instruction (a closure passed to `vectorize` stayed
-// a separate function, its `mul_add`s calls to libm's `fma`). `src: None` maps `out` in
-// place.
+// a separate function, its `mul_add`s calls to libm's `fma`). `out[i] = K(pre(src[i]))`;
+// `src: None` maps `out` in place.
 #[cfg(target_arch = "x86_64")]
-struct Map<'a, F> {
+struct Map<'a, F, K> {
     src: Option<&'a [f64]>,
     out: &'a mut [f64],
     pre: F,
+    kind: PhantomData<K>,
 }
 
 #[cfg(target_arch = "x86_64")]
-impl<F: Fn(f64) -> f64> pulp::NullaryFnOnce for Map<'_, F> {
+impl<F: Fn(f64) -> f64, K: Written> pulp::NullaryFnOnce for Map<'_, F, K> {
     type Output = ();
     #[inline(always)]
     fn call(self) {
@@ -416,7 +451,7 @@ impl<F: Fn(f64) -> f64> pulp::NullaryFnOnce for Map<'_, F> {
             for (x, &c) in xs.iter_mut().zip(from) {
                 *x = (self.pre)(c);
             }
-            block(xs, o);
+            block::<K>(xs, o);
         }
     }
 }
@@ -760,7 +795,12 @@ pub fn ln_map(src: &[f64], out: &mut [f64]) {
     );
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V3::try_new() {
-        simd.vectorize(LnMap { src, out });
+        simd.vectorize(Map::<_, Ln> {
+            src: Some(src),
+            out,
+            pre: |x| x,
+            kind: PhantomData,
+        });
         return;
     }
     for (o, &x) in out.iter_mut().zip(src) {
@@ -769,28 +809,21 @@ pub fn ln_map(src: &[f64], out: &mut [f64]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-struct LnMap<'a> {
-    src: &'a [f64],
-    out: &'a mut [f64],
-}
+struct Ln;
 
 #[cfg(target_arch = "x86_64")]
-impl pulp::NullaryFnOnce for LnMap<'_> {
-    type Output = ();
+impl Written for Ln {
     #[inline(always)]
-    fn call(self) {
-        for (s, o) in self.src.chunks(BLOCK).zip(self.out.chunks_mut(BLOCK)) {
-            for (o, &x) in o.iter_mut().zip(s) {
-                *o = ln_core(x);
-            }
-            if !s.iter().all(|&x| ln_main_path(x)) {
-                for (o, &x) in o.iter_mut().zip(s) {
-                    if !ln_main_path(x) {
-                        *o = x.ln();
-                    }
-                }
-            }
-        }
+    fn core(x: f64) -> f64 {
+        ln_core(x)
+    }
+    #[inline(always)]
+    fn main_path(x: f64) -> bool {
+        ln_main_path(x)
+    }
+    #[inline(always)]
+    fn libm(x: f64) -> f64 {
+        x.ln()
     }
 }
 
@@ -864,7 +897,7 @@ mod tests {
             assert!(y.to_bits() == z.to_bits() || (y.is_nan() && z.is_nan()));
         }
         assert_eq!(bad, 0);
-        // Where the vector path runs, the core agrees on its own too (not only by fallback).
+        // On the main path the written-out core agrees on its own (not only by fallback).
         let x = -3.7;
         assert_eq!(exp_core(x).to_bits(), x.exp().to_bits());
     }
