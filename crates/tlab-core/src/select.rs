@@ -52,16 +52,13 @@ pub fn nth_pair(v: &[f64], k: usize) -> Option<(Option<f64>, f64)> {
                 mid.push(x);
             }
         }
-        // Both wanted ranks (k − 1 only when k > 0) must fall among the bracketed values.
-        let first = k.saturating_sub(1);
-        if below <= first && k < below + mid.len() {
-            let (prev, kth) = pair_in(&mut mid, k - below);
-            return Some((if k == 0 { None } else { prev }, kth));
+        // Both wanted ranks (k − 1 only when k > 0) must fall among the bracketed values;
+        // then rank k − 1 is within them too, and `pair_in` finds it (None when k is 0).
+        if below <= k.saturating_sub(1) && k < below + mid.len() {
+            return Some(pair_in(&mut mid, k - below));
         }
     }
-    let mut copy = v.to_vec();
-    let (prev, kth) = pair_in(&mut copy, k);
-    Some((if k == 0 { None } else { prev }, kth))
+    Some(pair_in(&mut v.to_vec(), k))
 }
 
 /// The `k`-th smallest element of `v` in `total_cmp` order; `None` when `k ≥ v.len()`.
@@ -80,7 +77,20 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// Ranks `k − 1` and `k` of `v` (reordering it), by `select_nth_unstable_by`.
+/// [`median`] of an array's elements, any shape or layout; no copy when it is contiguous.
+pub fn median_of<S, D>(a: &ndarray::ArrayBase<S, D>) -> f64
+where
+    S: ndarray::Data<Elem = f64>,
+    D: ndarray::Dimension,
+{
+    match a.as_slice_memory_order() {
+        Some(all) => median(all),
+        None => median(&a.iter().copied().collect::<Vec<_>>()),
+    }
+}
+
+/// Ranks `k − 1` and `k` of `v` (reordering it), by `select_nth_unstable_by`; the first is
+/// `None` when `k` is 0.
 fn pair_in(v: &mut [f64], k: usize) -> (Option<f64>, f64) {
     let (lower, kth, _) = v.select_nth_unstable_by(k, f64::total_cmp);
     let prev = lower.iter().copied().max_by(f64::total_cmp);

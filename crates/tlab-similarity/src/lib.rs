@@ -219,20 +219,6 @@ pub(crate) fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> 
     d
 }
 
-/// numpy's median (the mean of the two middle values for an even count); NaN when empty.
-pub(crate) fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let (len, mid) = (v.len(), v.len() / 2);
-    let (lo, hi, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    if len % 2 == 1 {
-        *hi
-    } else {
-        (lo.iter().copied().fold(f64::MIN, f64::max) + *hi) / 2.0
-    }
-}
-
 /// `Σ_ij exp(−γ‖a_i − b_j‖²)`, 1024 rows of `a` at a time.
 fn kernel_sum(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, gamma: f64) -> f64 {
     let (an, bn) = (sq_norms(a), sq_norms(b));
@@ -277,7 +263,7 @@ pub fn median_gamma(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> f64 {
     if d.is_empty() {
         return 1.0;
     }
-    let med = median(&mut d);
+    let med = tlab_core::select::median(&d);
     if med > 0.0 {
         1.0 / med
     } else {

@@ -622,8 +622,7 @@ pub fn otdd(
         }
     }
     let feat = crate::sq_dist_matrix(xs, xt);
-    let mut flat: Vec<f64> = feat.iter().copied().collect();
-    let reg = reg_rel * crate::median(&mut flat).max(1e-12);
+    let reg = reg_rel * tlab_core::select::median_of(&feat).max(1e-12);
     let cost = Array2::from_shape_fn(feat.raw_dim(), |(i, j)| {
         feat[[i, j]] + label_cost[[ys[i], yt[j]]]
     });

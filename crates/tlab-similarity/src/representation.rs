@@ -8,7 +8,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::stats::spearman;
-use crate::{median, sq_dist_matrix, Result, SimilarityError};
+use crate::{sq_dist_matrix, Result, SimilarityError};
 
 fn check_same_samples(metric: &str, a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<()> {
     if a.nrows() != b.nrows() || a.nrows() < 2 {
@@ -48,7 +48,7 @@ pub fn cka_linear(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64>
 
 fn gram_rbf(x: ArrayView2<'_, f64>, threshold: f64) -> Array2<f64> {
     let d = sq_dist_matrix(x, x);
-    let median = median(&mut d.iter().copied().collect::<Vec<_>>());
+    let median = tlab_core::select::median_of(&d);
     d.mapv(|v| (-v / (2.0 * threshold * threshold * median)).exp())
 }
 

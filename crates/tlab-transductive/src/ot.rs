@@ -174,10 +174,7 @@ pub(crate) fn scaled_cost(
     let mut c = sq_distances_fast(xs, xt)?;
     // The median without copying the costs (`tlab_core::select`: a sampled bracket, one
     // pass, a partition of the bracket): the same value as partitioning a copy of them all.
-    let m = match c.as_slice_memory_order() {
-        Some(all) => tlab_core::select::median(all),
-        None => tlab_core::select::median(&c.iter().copied().collect::<Vec<_>>()),
-    };
+    let m = tlab_core::select::median_of(&c);
     let m = if m > 0.0 { m } else { 1.0 };
     c.mapv_inplace(|x| x / m);
     Ok(c)

@@ -34,6 +34,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
+use tlab_core::select::median_of;
 use tlab_core::{linalg, CoreError};
 
 use crate::representation::{FittedRepresentation, RepresentationSpec};
@@ -233,8 +234,8 @@ pub fn robust_distances(x: ArrayView2<'_, f64>) -> Array1<f64> {
     let mut used = 0usize;
     for col in x.columns() {
         let c = col.to_owned();
-        let med = median(c.to_vec());
-        let mad = median(c.iter().map(|v| (v - med).abs()).collect()) * 1.4826;
+        let med = median_of(&c);
+        let mad = median_of(&c.mapv(|v| (v - med).abs())) * 1.4826;
         let scale = if mad > 1e-12 {
             mad
         } else {
@@ -256,19 +257,6 @@ fn far_out_fraction(scores: &Array1<f64>) -> f64 {
     let (q1, q3) = (quantile(&logs, 0.25), quantile(&logs, 0.75));
     let fence = q3 + 3.0 * (q3 - q1);
     logs.iter().filter(|&&l| l > fence).count() as f64 / logs.len() as f64
-}
-
-/// The median (numpy's: the mean of the two middle values for an even count), by selection.
-fn median(mut v: Vec<f64>) -> f64 {
-    let n = v.len();
-    let (lo_part, hi, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
-    let hi = *hi;
-    if n % 2 == 1 {
-        hi
-    } else {
-        let lo = lo_part.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lo + hi) / 2.0
-    }
 }
 
 /// The `q` quantile with linear interpolation (numpy's default).
@@ -555,8 +543,8 @@ mod tests {
     #[test]
     fn quantile_and_median_match_numpy() {
         // numpy.median([3, 1, 4, 1]) -> 2.0; numpy.median([3, 1, 4, 1, 5]) -> 3.0
-        assert_eq!(median(vec![3.0, 1.0, 4.0, 1.0]), 2.0);
-        assert_eq!(median(vec![3.0, 1.0, 4.0, 1.0, 5.0]), 3.0);
+        assert_eq!(tlab_core::select::median(&[3.0, 1.0, 4.0, 1.0]), 2.0);
+        assert_eq!(tlab_core::select::median(&[3.0, 1.0, 4.0, 1.0, 5.0]), 3.0);
         // numpy.quantile([3, 1, 4, 1, 5], 0.9) -> 4.6
         let q = quantile(&Array1::from(vec![3.0, 1.0, 4.0, 1.0, 5.0]), 0.9);
         assert!((q - 4.6).abs() < 1e-12);
