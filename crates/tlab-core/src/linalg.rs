@@ -1072,159 +1072,216 @@ fn axpy_rows<S: pulp::Simd>(simd: S, acc: &mut [f64], rows: &[&[f64]; 4], s: [f6
 /// on every x86-64 CPU with FMA).
 const MM_KC: usize = 256;
 
-/// `x · w` for a thin `w` (k × n, n small) with the bits of ndarray's `x.dot(&w)` on an
-/// FMA machine ([`MM_KC`]: the same chains, the same block order), without packing x anew
-/// at every call — what an iterative solver over a fixed design (the logistic
-/// regression's L-BFGS) pays most for. Register tiles of 4 rows × up to 4 vectors of
-/// columns. The fused multiply-add is exactly rounded wherever it runs (pulp's AVX2 + FMA
-/// path, or `f64::mul_add` in its scalar fallback), so the result does not depend on the
+/// A fixed m × k design, packed for repeated thin products `x · w` and `xᵀ · z` (w k × n,
+/// z m × n, n small) with the bits of ndarray's `x.dot(&w)` and `x.t().dot(&z)` on an FMA
+/// machine ([`MM_KC`]: the same chains, the same block order). An iterative solver over a
+/// fixed design (the logistic regression's L-BFGS) makes it once and multiplies by it at
+/// every evaluation, where ndarray would pack x anew each time.
+///
+/// Each product's vector lanes run over consecutive output rows (rows of x for `x · w`,
+/// columns of x for `xᵀ · z`), with each column of the thin factor broadcast, so every
+/// lane of every fused multiply-add is used whatever n is. For that, x is held twice, in
+/// panels of [`PANEL`] rows and of [`PANEL`] columns, each panel read in one sequential
+/// stream. The fused multiply-add is exactly rounded wherever it runs (pulp's AVX2 + FMA
+/// path, or `f64::mul_add` in the scalar fallback), so the result does not depend on the
 /// CPU.
-pub fn dot_thin(x: ArrayView2<'_, f64>, w: ArrayView2<'_, f64>) -> Array2<f64> {
-    let ((m, k), n) = (x.dim(), w.ncols());
-    assert_eq!(k, w.nrows(), "dot_thin: x is {m}×{k}, w {}×{n}", w.nrows());
-    // Output row g: x's row g (offset g·k, chain step 1) against w's rows.
-    thin_product(x, w, m, k, k, 1)
+#[derive(Debug, Clone)]
+pub struct ThinDesign {
+    m: usize,
+    k: usize,
+    /// Panels of 4 rows: `by_rows[(p · k + t) · 4 + l] = x[4p + l][t]` (0 past the last row).
+    by_rows: Vec<f64>,
+    /// Panels of 4 columns: `by_cols[(p · m + t) · 4 + l] = x[t][4p + l]`.
+    by_cols: Vec<f64>,
 }
 
-/// `xᵀ · z` (x m × k, z m × n, n small) with the bits of ndarray's `x.t().dot(&z)` on an
-/// FMA machine (chains over 256 consecutive rows, blocks added in row order; see
-/// [`dot_thin`]).
-pub fn t_dot_thin(x: ArrayView2<'_, f64>, z: ArrayView2<'_, f64>) -> Array2<f64> {
-    let ((m, k), n) = (x.dim(), z.ncols());
-    assert_eq!(
-        m,
-        z.nrows(),
-        "t_dot_thin: x is {m}×{k}, z {}×{n}",
-        z.nrows()
-    );
-    // Output row g: x's column g (offset g, chain step k) against z's rows.
-    thin_product(x, z, k, 1, m, k)
+/// Rows (or columns) of x per panel: one AVX2 vector of f64.
+const PANEL: usize = 4;
+
+impl ThinDesign {
+    pub fn new(x: ArrayView2<'_, f64>) -> Self {
+        let (m, k) = x.dim();
+        let mut by_rows = vec![0.0; m.div_ceil(PANEL) * k * PANEL];
+        let mut by_cols = vec![0.0; k.div_ceil(PANEL) * m * PANEL];
+        for ((i, j), &v) in x.indexed_iter() {
+            by_rows[((i / PANEL) * k + j) * PANEL + i % PANEL] = v;
+            by_cols[((j / PANEL) * m + i) * PANEL + j % PANEL] = v;
+        }
+        Self {
+            m,
+            k,
+            by_rows,
+            by_cols,
+        }
+    }
+
+    /// `x · w` (m × n).
+    ///
+    /// # Panics
+    /// When w does not have k rows (a caller's bug: both are sized from the same problem).
+    pub fn dot(&self, w: ArrayView2<'_, f64>) -> Array2<f64> {
+        assert_eq!(
+            w.nrows(),
+            self.k,
+            "ThinDesign::dot: x has {} columns",
+            self.k
+        );
+        panel_product(&self.by_rows, self.m, self.k, w)
+    }
+
+    /// `xᵀ · z` (k × n).
+    ///
+    /// # Panics
+    /// When z does not have m rows.
+    pub fn t_dot(&self, z: ArrayView2<'_, f64>) -> Array2<f64> {
+        assert_eq!(
+            z.nrows(),
+            self.m,
+            "ThinDesign::t_dot: x has {} rows",
+            self.m
+        );
+        panel_product(&self.by_cols, self.k, self.m, z)
+    }
 }
 
-/// The `groups × n` product behind [`dot_thin`] and [`t_dot_thin`]: output row g is the
-/// chain of `chain` entries of x starting at `g · group_offset`, `chain_stride` apart,
-/// against the rows of `b` (chain × n), by the [`Thin`] kernel.
-fn thin_product(
-    x: ArrayView2<'_, f64>,
-    b: ArrayView2<'_, f64>,
-    groups: usize,
-    group_offset: usize,
-    chain: usize,
-    chain_stride: usize,
-) -> Array2<f64> {
+/// `out[g][j] = Σ_t a(g, t) · b[t][j]` (groups × n) for `a` in panels of [`PANEL`] groups,
+/// `chain` long: each entry a fused multiply-add chain from zero over each [`MM_KC`]-long
+/// block of t, the blocks' chains added in order — matrixmultiply's arithmetic.
+fn panel_product(a: &[f64], groups: usize, chain: usize, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let n = b.ncols();
-    let (x, b) = (x.as_standard_layout(), b.as_standard_layout());
+    let b = b.as_standard_layout();
     let mut out = vec![0.0f64; groups * n];
     if n > 0 && groups > 0 && chain > 0 {
-        pulp::Arch::new().dispatch(Thin {
-            xs: x.as_slice().expect("standard layout"),
-            bs: b.as_slice().expect("standard layout"),
+        pulp::Arch::new().dispatch(Panels {
+            a,
+            b: b.as_slice().expect("standard layout"),
             out: &mut out,
             groups,
-            group_offset,
             chain,
-            chain_stride,
             n,
         });
     }
     Array2::from_shape_vec((groups, n), out).expect("groups × n")
 }
 
-/// `out[g][j] = Σ_t xs[g·group_offset + t·chain_stride] · bs[t][j]`, t in 256-long FMA
-/// chains whose results are added block after block (matrixmultiply's order).
-struct Thin<'a> {
-    xs: &'a [f64],
-    bs: &'a [f64],
+struct Panels<'a> {
+    a: &'a [f64],
+    b: &'a [f64],
     out: &'a mut [f64],
     groups: usize,
-    group_offset: usize,
     chain: usize,
-    chain_stride: usize,
     n: usize,
 }
 
-impl pulp::WithSimd for Thin<'_> {
+/// Columns a register tile holds: 4 panels × ≤ 3 columns or 2 × ≤ 6, at most 12
+/// accumulators of AVX2's 16 registers. Two panels a tile load two vectors of x for every
+/// broadcast column value (one panel × 10 columns was 1.7× slower at n = 10).
+const TILE_COLS: usize = 6;
+
+impl pulp::WithSimd for Panels<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let lanes = S::F64_LANES;
-        let n = self.n;
-        let nv = n.div_ceil(lanes);
-        let np = nv * lanes;
-        // b's rows padded to whole vectors.
-        let mut bp = vec![0.0f64; self.chain * np];
-        for (dst, src) in bp.chunks_mut(np).zip(self.bs.chunks(n)) {
-            dst[..n].copy_from_slice(src);
-        }
-        let (bv, _) = S::as_simd_f64s(&bp);
-        for g0 in (0..self.groups).step_by(4) {
-            let r = (self.groups - g0).min(4);
-            // Lanes past the last group repeat it; their sums are dropped.
-            let offs: [usize; 4] =
-                core::array::from_fn(|i| (g0 + i.min(r - 1)) * self.group_offset);
-            for cg in (0..nv).step_by(4) {
-                let width = (nv - cg).min(4);
-                for (block, t0) in (0..self.chain).step_by(MM_KC).enumerate() {
-                    let t1 = (t0 + MM_KC).min(self.chain);
-                    let mut tile = [[0.0f64; 32]; 4];
-                    let args = (self.xs, offs, self.chain_stride, bv, nv, cg, t0, t1);
-                    match width {
-                        1 => store::<S, 1>(&mut tile, chains::<S, 1>(simd, args)),
-                        2 => store::<S, 2>(&mut tile, chains::<S, 2>(simd, args)),
-                        3 => store::<S, 3>(&mut tile, chains::<S, 3>(simd, args)),
-                        _ => store::<S, 4>(&mut tile, chains::<S, 4>(simd, args)),
-                    }
-                    let col0 = cg * lanes;
-                    let cols = (n - col0).min(width * lanes);
-                    for (gi, row) in tile.iter().enumerate().take(r) {
-                        let o = &mut self.out[(g0 + gi) * n + col0..][..cols];
-                        for (dst, &v) in o.iter_mut().zip(row) {
-                            *dst = if block == 0 { v } else { *dst + v };
+        let p = TileArgs {
+            a: self.a,
+            b: self.b,
+            chain: self.chain,
+            n: self.n,
+        };
+        let (groups, out) = (self.groups, self.out);
+        let panels = groups.div_ceil(PANEL);
+        for (block, t0) in (0..p.chain).step_by(MM_KC).enumerate() {
+            let t1 = (t0 + MM_KC).min(p.chain);
+            // Stores a tile's chain for group g, column c, or adds it after the first block.
+            let mut put = |g: usize, c: usize, v: f64| {
+                if g < groups {
+                    let o = &mut out[g * p.n + c];
+                    *o = if block == 0 { v } else { *o + v };
+                }
+            };
+            if S::F64_LANES != PANEL {
+                // No 4-lane vectors here: scalar chains, the same arithmetic.
+                for g in 0..groups {
+                    for c in 0..p.n {
+                        let mut s = 0.0f64;
+                        for t in t0..t1 {
+                            let x = p.a[((g / PANEL) * p.chain + t) * PANEL + g % PANEL];
+                            s = x.mul_add(p.b[t * p.n + c], s);
                         }
+                        put(g, c, s);
                     }
                 }
+                continue;
+            }
+            // Columns in equal chunks of at most TILE_COLS (10 as 5 + 5), all chunks of a
+            // tile while its panels' block is in the L1 cache.
+            let chunk = p.n.div_ceil(p.n.div_ceil(TILE_COLS));
+            let gv = if chunk <= 3 { 4 } else { 2 };
+            let mut p0 = 0;
+            while p0 < panels {
+                // A full tile of `gv` panels, or single panels at the end.
+                let tile = if panels - p0 >= gv { gv } else { 1 };
+                for c0 in (0..p.n).step_by(chunk) {
+                    let nc = (p.n - c0).min(chunk);
+                    let at = (p0, c0, t0, t1);
+                    macro_rules! tile {
+                        ($($gv:literal, $nc:literal);*) => {
+                            match (tile, nc) {
+                                $(($gv, $nc) => {
+                                    let acc = panel_tile::<S, $gv, $nc>(simd, &p, at);
+                                    let flat: &[f64] = pulp::bytemuck::cast_slice(&acc);
+                                    for c in 0..$nc {
+                                        for i in 0..$gv * PANEL {
+                                            put(p0 * PANEL + i, c0 + c, flat[c * $gv * PANEL + i]);
+                                        }
+                                    }
+                                })*
+                                _ => unreachable!("tile {tile} × {nc}"),
+                            }
+                        };
+                    }
+                    tile!(4, 1; 4, 2; 4, 3;
+                          2, 1; 2, 2; 2, 3; 2, 4; 2, 5; 2, 6;
+                          1, 1; 1, 2; 1, 3; 1, 4; 1, 5; 1, 6);
+                }
+                p0 += tile;
             }
         }
     }
 }
 
-type ChainArgs<'a, V> = (
-    &'a [f64],
-    [usize; 4],
-    usize,
-    &'a [V],
-    usize,
-    usize,
-    usize,
-    usize,
-);
+/// What a [`panel_tile`] reads: the panels, the thin factor, its width n.
+struct TileArgs<'a> {
+    a: &'a [f64],
+    b: &'a [f64],
+    chain: usize,
+    n: usize,
+}
 
-/// Four groups × `NV` column vectors of FMA chains over `t0..t1`, kept in registers.
+/// `GV` panels × `NC` columns of fused multiply-add chains over `t0..t1`, from panel `p0`
+/// and column `c0` (`at`), kept in registers: `acc[c][v]` holds column `c0 + c` of panel
+/// `p0 + v`. Needs 4-lane vectors.
 #[inline(always)]
-fn chains<S: pulp::Simd, const NV: usize>(
+fn panel_tile<S: pulp::Simd, const GV: usize, const NC: usize>(
     simd: S,
-    (xs, offs, stride, bv, nv, cg, t0, t1): ChainArgs<'_, S::f64s>,
-) -> [[S::f64s; NV]; 4] {
-    let mut acc = [[simd.splat_f64s(0.0); NV]; 4];
+    p: &TileArgs<'_>,
+    (p0, c0, t0, t1): (usize, usize, usize, usize),
+) -> [[S::f64s; GV]; NC] {
+    let mut acc = [[simd.splat_f64s(0.0); GV]; NC];
+    let streams: [&[f64]; GV] =
+        core::array::from_fn(|v| &p.a[(p0 + v) * p.chain * PANEL..][..p.chain * PANEL]);
     for t in t0..t1 {
-        let brow: &[S::f64s; NV] = bv[t * nv + cg..][..NV].try_into().expect("NV vectors");
-        let base = t * stride;
-        for (a, &off) in acc.iter_mut().zip(&offs) {
-            let x = simd.splat_f64s(xs[off + base]);
-            for (c, &b) in a.iter_mut().zip(brow) {
-                *c = simd.mul_add_f64s(x, b, *c);
+        let x: [S::f64s; GV] =
+            core::array::from_fn(|v| S::as_simd_f64s(&streams[v][t * PANEL..][..PANEL]).0[0]);
+        let brow = &p.b[t * p.n + c0..][..NC];
+        for (col, &bc) in acc.iter_mut().zip(brow) {
+            let bv = simd.splat_f64s(bc);
+            for (c, &xg) in col.iter_mut().zip(&x) {
+                *c = simd.mul_add_f64s(xg, bv, *c);
             }
         }
     }
     acc
-}
-
-#[inline(always)]
-fn store<S: pulp::Simd, const NV: usize>(tile: &mut [[f64; 32]; 4], acc: [[S::f64s; NV]; 4]) {
-    for (row, a) in tile.iter_mut().zip(&acc) {
-        let flat: &[f64] = pulp::bytemuck::cast_slice(a.as_slice());
-        row[..flat.len()].copy_from_slice(flat);
-    }
 }
 
 /// An LU factorisation (partial pivoting) kept for repeated solves with the same matrix.
@@ -1807,11 +1864,12 @@ mod tests {
         }
     }
 
-    /// `dot_thin` and `t_dot_thin` give ndarray's bits (equality, not closeness) over
-    /// shapes that cross matrixmultiply's 256-wide k blocks and its 8 × 4 tiles, rows not
-    /// a multiple of 4, n from 1 to 65 (several column groups), k from 1 to 801.
+    /// `ThinDesign`'s products give ndarray's bits (equality, not closeness) over
+    /// shapes that cross matrixmultiply's 256-wide k blocks and its 8 × 4 tiles, groups not
+    /// a multiple of the vector width or of a tile, n from 1 to 65 (every tile shape, and
+    /// several column chunks), k from 1 to 801.
     #[test]
-    fn thin_products_have_the_bits_of_ndarrays_dot() {
+    fn thin_design_products_have_the_bits_of_ndarrays_dot() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         for &(m, k, n) in &[
@@ -1825,19 +1883,34 @@ mod tests {
             (1123, 64, 5),
             (40, 300, 31),
             (21, 520, 65),
+            (75, 33, 6),
+            (66, 17, 8),
+            (19, 600, 12),
+            (51, 5, 25),
         ] {
             let x = Array2::from_shape_fn((m, k), |_| rng.gen_range(-1.0..1.0));
             let w = Array2::from_shape_fn((k, n), |_| rng.gen_range(-1.0..1.0));
             let z = Array2::from_shape_fn((m, n), |_| rng.gen_range(-1.0..1.0));
-            assert_eq!(
-                dot_thin(x.view(), w.view()),
-                x.dot(&w),
-                "x·w, {m}×{k}·{k}×{n}"
+            let design = ThinDesign::new(x.view());
+            assert_eq!(design.dot(w.view()), x.dot(&w), "x·w, {m}×{k}·{k}×{n}");
+            assert_eq!(design.t_dot(z.view()), x.t().dot(&z), "xᵀz, {m}×{k}, n {n}");
+            // The scalar fallback (no 4-lane vectors) has the same arithmetic.
+            let mut out = vec![0.0; m * n];
+            pulp::WithSimd::with_simd(
+                Panels {
+                    a: &design.by_rows,
+                    b: w.as_slice().unwrap(),
+                    out: &mut out,
+                    groups: m,
+                    chain: k,
+                    n,
+                },
+                pulp::Scalar::new(),
             );
             assert_eq!(
-                t_dot_thin(x.view(), z.view()),
-                x.t().dot(&z),
-                "xᵀz, {m}×{k}, n {n}"
+                Array2::from_shape_vec((m, n), out).unwrap(),
+                x.dot(&w),
+                "scalar x·w, {m}×{k}·{k}×{n}"
             );
         }
     }

@@ -57,6 +57,8 @@ pub struct LogisticFit {
 
 struct Problem<'a> {
     x: ArrayView2<'a, f64>,
+    /// x packed once for the two products of every evaluation.
+    design: crate::linalg::ThinDesign,
     y: Vec<usize>,
     w: Array1<f64>,
     k: usize,
@@ -74,7 +76,7 @@ impl Problem<'_> {
         let wmat = ArrayView2::from_shape((d, k), &theta[..d * k]).expect("shape");
         let b = &theta[d * k..];
         // ndarray's bits, without repacking the fixed design at every evaluation.
-        let mut z = crate::linalg::dot_thin(self.x, wmat);
+        let mut z = self.design.dot(wmat);
         // Per row: lse = m + ln Σ exp(v − m) with m the row's maximum, then the row becomes
         // exp(v − lse). The exponentials of all rows go through `vmath` at once (the bits of
         // `f64::exp`), each sum and each subtraction as a row-by-row pass would do them.
@@ -103,7 +105,7 @@ impl Problem<'_> {
             row[self.y[i]] -= 1.0;
             row *= self.w[i];
         }
-        let gw = crate::linalg::t_dot_thin(self.x, z.view());
+        let gw = self.design.t_dot(z.view());
         let mut grad = Vec::with_capacity(theta.len());
         let mut reg = 0.0;
         for (g, t) in gw.iter().zip(&theta[..d * k]) {
@@ -200,6 +202,7 @@ impl LogisticRegression {
         let d = data.x.ncols();
         let p = Problem {
             x: data.x,
+            design: crate::linalg::ThinDesign::new(data.x),
             y: data.y.to_vec(),
             w: w / total,
             k,
@@ -343,6 +346,7 @@ mod tests {
         let grad_max = |f: &LogisticFit| {
             let p = Problem {
                 x: x.view(),
+                design: crate::linalg::ThinDesign::new(x.view()),
                 y: y.to_vec(),
                 w: Array1::from_elem(y.len(), 1.0 / n),
                 k: 3,
