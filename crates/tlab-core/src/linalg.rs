@@ -808,6 +808,40 @@ fn finish_unrolled(p: [f64; 8], tail: impl Iterator<Item = f64>) -> f64 {
     acc
 }
 
+/// `xᵀx` with the bits of ndarray's `x.t().dot(&x)`, multiplying only the blocks of rows on
+/// and above the diagonal (about half the work) and mirroring the rest. The bits hold because
+/// an entry of ndarray's product does not depend on the block that computes it (each is
+/// matrixmultiply's chain of fused multiply-adds over the inner index, the test
+/// `ndarray_products_are_blocked_fma_chains`), and entry (j, i) is the chain of (i, j) with
+/// each product's two factors swapped, which rounds the same.
+pub fn gram_t(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let d = x.ncols();
+    let mut out = Array2::<f64>::zeros((d, d));
+    for r0 in (0..d).step_by(GRAM_BLOCK) {
+        let r1 = (r0 + GRAM_BLOCK).min(d);
+        let block = x
+            .slice(ndarray::s![.., r0..r1])
+            .t()
+            .dot(&x.slice(ndarray::s![.., r0..]));
+        out.slice_mut(ndarray::s![r0..r1, r0..]).assign(&block);
+    }
+    for i in 0..d {
+        for j in 0..i {
+            out[(i, j)] = out[(j, i)];
+        }
+    }
+    out
+}
+
+/// `x xᵀ` with the bits of ndarray's `x.dot(&x.t())`, as [`gram_t`] (of `xᵀ`).
+pub fn gram(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    gram_t(x.t())
+}
+
+/// Rows of the output per block product in [`gram_t`]: small enough that the blocks below
+/// the diagonal are little work, large enough for matrixmultiply's panels.
+const GRAM_BLOCK: usize = 128;
+
 /// `Xᵀv` with the bits of ndarray's `x.t().dot(&v)` — each entry summed from row 0 upward,
 /// as ndarray's strided dot does — but computed row by row (one contiguous pass over X
 /// instead of one strided pass per column, several times faster). Rows whose `v_i` is 0
@@ -1861,6 +1895,18 @@ mod tests {
                 bits(&want),
                 "(bᵀaᵀ)ᵀ {m}×{k}·{k}×{n}"
             );
+        }
+    }
+
+    /// `gram_t` and `gram` give ndarray's bits for shapes around the block size.
+    #[test]
+    fn grams_have_the_bits_of_ndarrays_dot() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for &(n, d) in &[(1, 1), (5, 3), (40, 127), (300, 128), (129, 257), (77, 300)] {
+            let x = Array2::from_shape_fn((n, d), |_| rng.gen_range(-1.0..1.0) * 1e3);
+            assert_eq!(gram_t(x.view()), x.t().dot(&x), "xᵀx, {n}×{d}");
+            assert_eq!(gram(x.view()), x.dot(&x.t()), "x xᵀ, {n}×{d}");
         }
     }
 

@@ -219,7 +219,19 @@ pub(crate) fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> 
     d
 }
 
-/// `Σ_ij exp(−γ‖a_i − b_j‖²)`, 1024 rows of `a` at a time.
+/// The squared distances between the rows of `x`: [`sq_dist_matrix`]`(x, x)`, the same bits,
+/// from the symmetric product `tlab_core::linalg::gram` (half the multiplications).
+pub(crate) fn sq_dist_self(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let n = sq_norms(x);
+    let mut d = tlab_core::linalg::gram(x);
+    for (mut row, &ni) in d.rows_mut().into_iter().zip(&n) {
+        row.zip_mut_with(&n, |v, &nj| *v = (ni + nj - 2.0 * *v).max(0.0));
+    }
+    d
+}
+
+/// `Σ_ij exp(−γ‖a_i − b_j‖²)` in row-major order, 1024 rows of `a` at a time (the
+/// exponentials through `tlab_core::vmath`, the bits of `f64::exp`).
 fn kernel_sum(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, gamma: f64) -> f64 {
     let (an, bn) = (sq_norms(a), sq_norms(b));
     let mut total = 0.0;
@@ -227,12 +239,42 @@ fn kernel_sum(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, gamma: f64) -> f64
     let mut start = 0;
     while start < a.nrows() {
         let end = (start + step).min(a.nrows());
-        let g = a.slice(s![start..end, ..]).dot(&b.t());
-        for ((i, j), v) in g.indexed_iter() {
-            let d = (an[start + i] + bn[j] - 2.0 * v).max(0.0);
-            total += (-gamma * d).exp();
-        }
+        let mut g = a.slice(s![start..end, ..]).dot(&b.t());
+        total = kernel_rows_sum(&mut g, an.slice(s![start..end]), bn.view(), gamma, total);
         start = end;
+    }
+    total
+}
+
+/// `Σ_ij exp(−γ‖a_i − a_j‖²)`, as [`kernel_sum`]`(a, a, γ)` (the same terms in the same
+/// order), from the symmetric product when its n × n matrix is at most 32 MB.
+fn kernel_sum_self(a: ArrayView2<'_, f64>, gamma: f64) -> f64 {
+    if a.nrows() > 2048 {
+        return kernel_sum(a, a, gamma);
+    }
+    let n = sq_norms(a);
+    let mut g = tlab_core::linalg::gram(a);
+    kernel_rows_sum(&mut g, n.view(), n.view(), gamma, 0.0)
+}
+
+/// `total + Σ exp(−γ max(an_i + bn_j − 2 g_ij, 0))` over `g`'s entries in row-major order
+/// (one running sum), `g` overwritten.
+fn kernel_rows_sum(
+    g: &mut Array2<f64>,
+    an: ndarray::ArrayView1<'_, f64>,
+    bn: ndarray::ArrayView1<'_, f64>,
+    gamma: f64,
+    mut total: f64,
+) -> f64 {
+    for (mut row, &ai) in g.rows_mut().into_iter().zip(&an) {
+        row.zip_mut_with(&bn, |v, &bj| *v = (ai + bj - 2.0 * *v).max(0.0));
+        let row = row
+            .as_slice_mut()
+            .expect("a row of a standard-layout array");
+        tlab_core::vmath::exp_map_inplace(row, |d| -gamma * d);
+        for &k in row.iter() {
+            total += k;
+        }
     }
     total
 }
@@ -253,7 +295,7 @@ pub fn median_gamma(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> f64 {
     for (i, r) in pooled.iter().enumerate() {
         x.row_mut(i).assign(r);
     }
-    let dist = sq_dist_matrix(x.view(), x.view());
+    let dist = sq_dist_self(x.view());
     let mut d = Vec::with_capacity(m * m.saturating_sub(1) / 2);
     for i in 0..m {
         for j in i + 1..m {
@@ -304,7 +346,7 @@ pub fn mmd_rbf(
     check("mmd-rbf", xs, xt, 1)?;
     let gamma = resolve_gamma("mmd-rbf", gamma, xs, xt)?;
     let (ns, nt) = (xs.nrows() as f64, xt.nrows() as f64);
-    let v = kernel_sum(xs, xs, gamma) / (ns * ns) + kernel_sum(xt, xt, gamma) / (nt * nt)
+    let v = kernel_sum_self(xs, gamma) / (ns * ns) + kernel_sum_self(xt, gamma) / (nt * nt)
         - 2.0 * kernel_sum(xs, xt, gamma) / (ns * nt);
     Ok(v.max(0.0))
 }
@@ -312,7 +354,7 @@ pub fn mmd_rbf(
 fn covariance(x: ArrayView2<'_, f64>) -> Array2<f64> {
     let mean = x.mean_axis(Axis(0)).expect("rows");
     let c = &x - &mean;
-    c.t().dot(&c) / (x.nrows() as f64 - 1.0)
+    tlab_core::linalg::gram_t(c.view()) / (x.nrows() as f64 - 1.0)
 }
 
 /// `‖C_s − C_t‖²_F / (4 d²)`.

@@ -24,7 +24,7 @@ fn gaussian_matrix(rows: usize, cols: usize, sd: f64, rng: &mut ChaCha8Rng) -> A
 /// The pooled squared-distance matrix and the pooled sizes, for kernel statistics.
 fn pooled(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Array2<f64> {
     let z = concatenate(Axis(0), &[xs.view(), xt.reborrow()]).expect("same width");
-    sq_dist_matrix(z.view(), z.view())
+    crate::sq_dist_self(z.view())
 }
 
 /// Unbiased squared MMD (U-statistic) from a pooled kernel matrix whose first `m` rows
@@ -76,7 +76,7 @@ pub fn mmd_rbf_unbiased(
 pub fn mmd_linear_unbiased(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
     check("mmd-linear-unbiased", xs, xt, 2)?;
     let z = concatenate(Axis(0), &[xs.view(), xt.reborrow()]).expect("same width");
-    let k = z.dot(&z.t());
+    let k = tlab_core::linalg::gram(z.view());
     let idx: Vec<usize> = (0..k.nrows()).collect();
     Ok(mmd_u_from_kernel(&k, &idx, xs.nrows()))
 }
@@ -183,7 +183,10 @@ pub fn mmd_rff(
 fn mean_cov(x: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>) {
     let mu = x.mean_axis(Axis(0)).expect("rows");
     let c = &x - &mu;
-    (mu, c.t().dot(&c) / (x.nrows() as f64 - 1.0))
+    (
+        mu,
+        tlab_core::linalg::gram_t(c.view()) / (x.nrows() as f64 - 1.0),
+    )
 }
 
 fn eigh(metric: &str, a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
@@ -647,7 +650,7 @@ pub fn mmd_nystrom_with(
         ));
     }
     let g = resolve_gamma("mmd-nystrom", gamma, xs, xt)?;
-    let kll = sq_dist_matrix(l, l).mapv(|d| (-g * d).exp());
+    let kll = crate::sq_dist_self(l).mapv(|d| (-g * d).exp());
     let (vals, vecs) = eigh("mmd-nystrom", &kll)?;
     let top = vals.iter().fold(0.0f64, |a, &b| a.max(b));
     let inv_sqrt = vals.mapv(|v| if v > 1e-12 * top { 1.0 / v.sqrt() } else { 0.0 });

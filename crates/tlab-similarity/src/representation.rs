@@ -8,7 +8,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::stats::spearman;
-use crate::{sq_dist_matrix, Result, SimilarityError};
+use crate::{Result, SimilarityError};
 
 fn check_same_samples(metric: &str, a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<()> {
     if a.nrows() != b.nrows() || a.nrows() < 2 {
@@ -43,11 +43,14 @@ fn cka_gram(kx: &Array2<f64>, ky: &Array2<f64>) -> f64 {
 /// Linear CKA.
 pub fn cka_linear(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64> {
     check_same_samples("cka-linear", a, b)?;
-    Ok(cka_gram(&a.dot(&a.t()), &b.dot(&b.t())))
+    Ok(cka_gram(
+        &tlab_core::linalg::gram(a),
+        &tlab_core::linalg::gram(b),
+    ))
 }
 
 fn gram_rbf(x: ArrayView2<'_, f64>, threshold: f64) -> Array2<f64> {
-    let d = sq_dist_matrix(x, x);
+    let d = crate::sq_dist_self(x);
     let median = tlab_core::select::median_of(&d);
     d.mapv(|v| (-v / (2.0 * threshold * threshold * median)).exp())
 }
@@ -61,7 +64,7 @@ pub fn cka_rbf(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, threshold: f64) -
 /// RSA: Spearman's ρ between the upper triangles of the Euclidean distance matrices.
 pub fn rsa(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64> {
     check_same_samples("rsa", a, b)?;
-    let (da, db) = (sq_dist_matrix(a, a), sq_dist_matrix(b, b));
+    let (da, db) = (crate::sq_dist_self(a), crate::sq_dist_self(b));
     let n = a.nrows();
     let mut va = Vec::with_capacity(n * (n - 1) / 2);
     let mut vb = Vec::with_capacity(n * (n - 1) / 2);

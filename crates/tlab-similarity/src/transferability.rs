@@ -81,7 +81,7 @@ pub fn h_score(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> 
     let cov = |x: &Array2<f64>| {
         let mu = x.mean_axis(Axis(0)).expect("rows");
         let xc = x - &mu;
-        xc.t().dot(&xc) / (x.nrows() as f64 - 1.0)
+        tlab_core::linalg::gram_t(xc.view()) / (x.nrows() as f64 - 1.0)
     };
     let fo = f.to_owned();
     let mut g = Array2::<f64>::zeros(f.raw_dim());
@@ -253,12 +253,14 @@ pub fn transrate(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>, eps: f64) -> 
 pub fn ledoit_wolf(x: ArrayView2<'_, f64>) -> (f64, Array2<f64>) {
     let (n, p) = (x.nrows() as f64, x.ncols());
     let xc = &x - &x.mean_axis(Axis(0)).expect("rows");
-    let s = xc.t().dot(&xc) / n;
+    // xcᵀxc once (it was formed twice, the same bits each time).
+    let scatter = tlab_core::linalg::gram_t(xc.view());
+    let s = &scatter / n;
     let x2 = xc.mapv(|v| v * v);
     let trace_diag = x2.sum_axis(Axis(0)) / n;
     let mu = trace_diag.sum() / p as f64;
-    let beta_ = x2.t().dot(&x2).sum();
-    let delta_ = xc.t().dot(&xc).mapv(|v| v * v).sum() / (n * n);
+    let beta_ = tlab_core::linalg::gram_t(x2.view()).sum();
+    let delta_ = scatter.mapv(|v| v * v).sum() / (n * n);
     let beta = (beta_ / n - delta_) / (p as f64 * n);
     let delta = (delta_ - 2.0 * mu * trace_diag.sum() + p as f64 * mu * mu) / p as f64;
     let alpha = if beta.min(delta) == 0.0 {
@@ -295,7 +297,7 @@ pub fn h_score_shrinkage(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Re
         }
     }
     let gc = &g - &g.mean_axis(Axis(0)).expect("rows");
-    let cov_g = gc.t().dot(&gc) / (f.nrows() as f64 - 1.0);
+    let cov_g = tlab_core::linalg::gram_t(gc.view()) / (f.nrows() as f64 - 1.0);
     let (l, v) = tlab_core::linalg::sym_eigh(cov_a.view())
         .map_err(|e| bad("h-score-shrinkage", e.to_string()))?;
     let lmax = l.iter().fold(0.0f64, |a, b| a.max(b.abs()));
