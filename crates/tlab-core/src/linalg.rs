@@ -808,23 +808,20 @@ fn finish_unrolled(p: [f64; 8], tail: impl Iterator<Item = f64>) -> f64 {
     acc
 }
 
-/// `xᵀx` with the bits of ndarray's `x.t().dot(&x)`, multiplying only the blocks of rows on
-/// and above the diagonal (about half the work) and mirroring the rest. The bits hold because
-/// an entry of ndarray's product does not depend on the block that computes it (each is
+/// `xᵀx` with the bits of ndarray's `x.t().dot(&x)`, multiplying only the blocks on and
+/// above the diagonal (about half the work) and mirroring the rest. The bits hold because an
+/// entry of ndarray's product does not depend on the block that computes it (each is
 /// matrixmultiply's chain of fused multiply-adds over the inner index, the test
 /// `ndarray_products_are_blocked_fma_chains`), and entry (j, i) is the chain of (i, j) with
 /// each product's two factors swapped, which rounds the same.
+///
+/// The blocks come from halving recursively: the two diagonal halves, then the off-diagonal
+/// rectangle in one product. Thin strips of rows would each pack the whole other operand
+/// anew, which cost more than the half saved.
 pub fn gram_t(x: ArrayView2<'_, f64>) -> Array2<f64> {
     let d = x.ncols();
     let mut out = Array2::<f64>::zeros((d, d));
-    for r0 in (0..d).step_by(GRAM_BLOCK) {
-        let r1 = (r0 + GRAM_BLOCK).min(d);
-        let block = x
-            .slice(ndarray::s![.., r0..r1])
-            .t()
-            .dot(&x.slice(ndarray::s![.., r0..]));
-        out.slice_mut(ndarray::s![r0..r1, r0..]).assign(&block);
-    }
+    gram_upper(x, 0, d, &mut out);
     for i in 0..d {
         for j in 0..i {
             out[(i, j)] = out[(j, i)];
@@ -833,13 +830,27 @@ pub fn gram_t(x: ArrayView2<'_, f64>) -> Array2<f64> {
     out
 }
 
+/// `out[lo..hi, lo..hi]`'s upper triangle (and some of its lower) of `xᵀx`, as [`gram_t`].
+fn gram_upper(x: ArrayView2<'_, f64>, lo: usize, hi: usize, out: &mut Array2<f64>) {
+    use ndarray::s;
+    if hi - lo <= GRAM_BLOCK {
+        let c = x.slice(s![.., lo..hi]);
+        out.slice_mut(s![lo..hi, lo..hi]).assign(&c.t().dot(&c));
+        return;
+    }
+    let mid = lo + (hi - lo) / 2;
+    gram_upper(x, lo, mid, out);
+    gram_upper(x, mid, hi, out);
+    let block = x.slice(s![.., lo..mid]).t().dot(&x.slice(s![.., mid..hi]));
+    out.slice_mut(s![lo..mid, mid..hi]).assign(&block);
+}
+
 /// `x xᵀ` with the bits of ndarray's `x.dot(&x.t())`, as [`gram_t`] (of `xᵀ`).
 pub fn gram(x: ArrayView2<'_, f64>) -> Array2<f64> {
     gram_t(x.t())
 }
 
-/// Rows of the output per block product in [`gram_t`]: small enough that the blocks below
-/// the diagonal are little work, large enough for matrixmultiply's panels.
+/// The largest diagonal block [`gram_t`] multiplies whole.
 const GRAM_BLOCK: usize = 128;
 
 /// `Xᵀv` with the bits of ndarray's `x.t().dot(&v)` — each entry summed from row 0 upward,
@@ -1903,7 +1914,15 @@ mod tests {
     fn grams_have_the_bits_of_ndarrays_dot() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        for &(n, d) in &[(1, 1), (5, 3), (40, 127), (300, 128), (129, 257), (77, 300)] {
+        for &(n, d) in &[
+            (1, 1),
+            (5, 3),
+            (40, 127),
+            (300, 128),
+            (129, 257),
+            (77, 300),
+            (9, 1000),
+        ] {
             let x = Array2::from_shape_fn((n, d), |_| rng.gen_range(-1.0..1.0) * 1e3);
             assert_eq!(gram_t(x.view()), x.t().dot(&x), "xᵀx, {n}×{d}");
             assert_eq!(gram(x.view()), x.dot(&x.t()), "x xᵀ, {n}×{d}");
