@@ -1,6 +1,8 @@
 //! Multinomial logistic regression with an L2 penalty on the weights (not the intercept),
 //! fitted by L-BFGS. The objective is scikit-learn's, `C Σᵢ wᵢ ℓᵢ + ½‖W‖²`, divided by
-//! `C Σᵢ wᵢ` so that one gradient tolerance suits any sample count.
+//! `C Σᵢ wᵢ` so that one gradient tolerance suits any sample count. A fit holds two packed
+//! copies of the design ([`crate::linalg::ThinDesign`], twice the design's memory) for the
+//! products of every evaluation.
 
 use std::collections::VecDeque;
 
