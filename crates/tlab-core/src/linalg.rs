@@ -1119,18 +1119,18 @@ const MM_KC: usize = 256;
 
 /// A fixed m × k design, packed for repeated thin products `x · w` and `xᵀ · z` (w k × n,
 /// z m × n, n small) with the bits of ndarray's `x.dot(&w)` and `x.t().dot(&z)` on an FMA
-/// machine ([`MM_KC`]: the same chains, the same block order). An iterative solver over a
-/// fixed design (the logistic regression's L-BFGS) makes it once and multiplies by it at
-/// every evaluation, where ndarray would pack x anew each time.
+/// machine (matrixmultiply's 256-long chains, the same block order). An iterative solver
+/// over a fixed design (the logistic regression's L-BFGS) makes it once and multiplies by
+/// it at every evaluation, where ndarray would pack x anew each time.
 ///
 /// Each product's vector lanes run over consecutive output rows (rows of x for `x · w`,
 /// columns of x for `xᵀ · z`), with each column of the thin factor broadcast, so every
 /// lane of every fused multiply-add is used whatever n is. For that, x is held twice, in
-/// panels of [`PANEL`] rows and of [`PANEL`] columns, each panel read in one sequential
-/// stream: 16 bytes per entry of x on top of x itself (a 1,000-feature design of 100,000
-/// rows takes 1.6 GB more while its fit runs). The fused multiply-add is exactly rounded wherever it runs (pulp's AVX2 + FMA
-/// path, or `f64::mul_add` in the scalar fallback), so the result does not depend on the
-/// CPU.
+/// panels of four rows and of four columns, each panel read in one sequential stream: 16
+/// bytes per entry of x on top of x itself (a 1,000-feature design of 100,000 rows takes
+/// 1.6 GB more while its fit runs). The fused multiply-add is exactly rounded wherever it
+/// runs (pulp's AVX2 + FMA path, or `f64::mul_add` in the scalar fallback), so the result
+/// does not depend on the CPU.
 #[derive(Debug, Clone)]
 pub struct ThinDesign {
     m: usize,
