@@ -501,12 +501,15 @@ fn train_and_label(
     t0: Instant,
 ) -> Result<Outcome, MethodError> {
     let ys = task.source.y();
-    let (x, y, w) = match &task.target_labeled {
-        None => (source_x.to_owned(), ys.clone(), weights),
+    // The source rows as they are when no target row joins them (no copy).
+    let (x, y, w): (ndarray::CowArray<'_, f64, ndarray::Ix2>, _, _) = match &task.target_labeled {
+        None => (source_x.into(), ys.clone(), weights),
         Some(l) => {
             let xt = target_x.select(Axis(0), &task.target_labeled_rows);
             (
-                concatenate(Axis(0), &[source_x.view(), xt.view()]).expect("same width"),
+                concatenate(Axis(0), &[source_x.view(), xt.view()])
+                    .expect("same width")
+                    .into(),
                 concatenate(Axis(0), &[ys.view(), l.y().view()]).expect("1-D"),
                 weights.map(|w| {
                     concatenate(Axis(0), &[w.view(), Array1::ones(l.n_samples()).view()])

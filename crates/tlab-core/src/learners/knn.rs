@@ -40,7 +40,11 @@ impl Classifier for KNearest {
         let keep: Vec<usize> = (0..data.x.nrows())
             .filter(|&i| data.weight(i) > 0.0)
             .collect();
-        let x = data.x.select(Axis(0), &keep);
+        let x = if keep.len() == data.x.nrows() {
+            data.x.to_owned()
+        } else {
+            data.x.select(Axis(0), &keep)
+        };
         if self.k > x.nrows() {
             return Err(CoreError::invalid(
                 "k",
