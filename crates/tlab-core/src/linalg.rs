@@ -850,6 +850,29 @@ pub fn gram(x: ArrayView2<'_, f64>) -> Array2<f64> {
     gram_t(x.t())
 }
 
+/// Squared Euclidean distances between the rows of `a` and of `b` from their products
+/// `p = a bᵀ` (by whichever product the caller's results are committed with):
+/// `‖a_i‖² + ‖b_j‖² − 2 p_ij`, clamped at 0, written over `p`.
+pub fn sq_distances_from(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    mut p: Array2<f64>,
+) -> Array2<f64> {
+    let an: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let bn: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
+    for (mut row, &ai) in p.rows_mut().into_iter().zip(&an) {
+        row.zip_mut_with(&bn, |v, &bj| *v = (ai + bj - 2.0 * *v).max(0.0));
+    }
+    p
+}
+
+/// The squared distances between the rows of `x`, with the bits of
+/// `sq_distances_from(x, x, x.dot(&x.t()))` from the products of [`gram`] (half the
+/// multiplications).
+pub fn sq_distances_self(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    sq_distances_from(x, x, gram(x))
+}
+
 /// The largest diagonal block [`gram_t`] multiplies whole.
 const GRAM_BLOCK: usize = 128;
 

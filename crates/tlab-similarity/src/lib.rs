@@ -209,25 +209,11 @@ fn sq_norms(x: ArrayView2<'_, f64>) -> Array1<f64> {
     x.rows().into_iter().map(|r| r.dot(&r)).collect()
 }
 
-/// `‖a_i − b_j‖²` for every pair, by one matrix product, rounding below 0 clipped.
+/// `‖a_i − b_j‖²` for every pair, by one matrix product (ndarray's), rounding below 0
+/// clipped. Between a matrix's own rows: `tlab_core::linalg::sq_distances_self`, the same
+/// bits at half the products.
 pub(crate) fn sq_dist_matrix(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
-    let (an, bn) = (sq_norms(a), sq_norms(b));
-    let mut d = a.dot(&b.t());
-    for ((i, j), v) in d.indexed_iter_mut() {
-        *v = (an[i] + bn[j] - 2.0 * *v).max(0.0);
-    }
-    d
-}
-
-/// The squared distances between the rows of `x`: [`sq_dist_matrix`]`(x, x)`, the same bits,
-/// from the symmetric product `tlab_core::linalg::gram` (half the multiplications).
-pub(crate) fn sq_dist_self(x: ArrayView2<'_, f64>) -> Array2<f64> {
-    let n = sq_norms(x);
-    let mut d = tlab_core::linalg::gram(x);
-    for (mut row, &ni) in d.rows_mut().into_iter().zip(&n) {
-        row.zip_mut_with(&n, |v, &nj| *v = (ni + nj - 2.0 * *v).max(0.0));
-    }
-    d
+    tlab_core::linalg::sq_distances_from(a, b, a.dot(&b.t()))
 }
 
 /// `Σ_ij exp(−γ‖a_i − b_j‖²)` in row-major order, 1024 rows of `a` at a time (the
@@ -295,7 +281,7 @@ pub fn median_gamma(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> f64 {
     for (i, r) in pooled.iter().enumerate() {
         x.row_mut(i).assign(r);
     }
-    let dist = sq_dist_self(x.view());
+    let dist = tlab_core::linalg::sq_distances_self(x.view());
     let mut d = Vec::with_capacity(m * m.saturating_sub(1) / 2);
     for i in 0..m {
         for j in i + 1..m {
@@ -351,17 +337,20 @@ pub fn mmd_rbf(
     Ok(v.max(0.0))
 }
 
-fn covariance(x: ArrayView2<'_, f64>) -> Array2<f64> {
-    let mean = x.mean_axis(Axis(0)).expect("rows");
-    let c = &x - &mean;
-    tlab_core::linalg::gram_t(c.view()) / (x.nrows() as f64 - 1.0)
+/// The mean of the rows of `x` and their sample covariance (divided by n − 1), the
+/// centred rows' product through `tlab_core::linalg::gram_t` (ndarray's `cᵀc`, its bits).
+pub(crate) fn mean_cov(x: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>) {
+    let mu = x.mean_axis(Axis(0)).expect("rows");
+    let c = &x - &mu;
+    let cov = tlab_core::linalg::gram_t(c.view()) / (x.nrows() as f64 - 1.0);
+    (mu, cov)
 }
 
 /// `‖C_s − C_t‖²_F / (4 d²)`.
 pub fn coral_distance(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Result<f64> {
     check("coral", xs, xt, 2)?;
     let d = xs.ncols() as f64;
-    let diff = covariance(xs) - covariance(xt);
+    let diff = mean_cov(xs).1 - mean_cov(xt).1;
     Ok(diff.iter().map(|v| v * v).sum::<f64>() / (4.0 * d * d))
 }
 

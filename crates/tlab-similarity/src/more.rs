@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use tlab_core::learners::{Classifier, LogisticRegression, TrainSet};
 
-use crate::{bad, check, median_gamma, resolve_gamma, sq_dist_matrix, Result};
+use crate::{bad, check, mean_cov, median_gamma, resolve_gamma, sq_dist_matrix, Result};
 
 /// A `rows × cols` matrix of independent `N(0, sd²)` draws.
 fn gaussian_matrix(rows: usize, cols: usize, sd: f64, rng: &mut ChaCha8Rng) -> Array2<f64> {
@@ -24,7 +24,7 @@ fn gaussian_matrix(rows: usize, cols: usize, sd: f64, rng: &mut ChaCha8Rng) -> A
 /// The pooled squared-distance matrix and the pooled sizes, for kernel statistics.
 fn pooled(xs: ArrayView2<'_, f64>, xt: ArrayView2<'_, f64>) -> Array2<f64> {
     let z = concatenate(Axis(0), &[xs.view(), xt.reborrow()]).expect("same width");
-    crate::sq_dist_self(z.view())
+    tlab_core::linalg::sq_distances_self(z.view())
 }
 
 /// Unbiased squared MMD (U-statistic) from a pooled kernel matrix whose first `m` rows
@@ -178,15 +178,6 @@ pub fn mmd_rff(
     };
     let d = mean_z(xs) - mean_z(xt);
     Ok(d.dot(&d))
-}
-
-fn mean_cov(x: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>) {
-    let mu = x.mean_axis(Axis(0)).expect("rows");
-    let c = &x - &mu;
-    (
-        mu,
-        tlab_core::linalg::gram_t(c.view()) / (x.nrows() as f64 - 1.0),
-    )
 }
 
 fn eigh(metric: &str, a: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
@@ -650,7 +641,7 @@ pub fn mmd_nystrom_with(
         ));
     }
     let g = resolve_gamma("mmd-nystrom", gamma, xs, xt)?;
-    let kll = crate::sq_dist_self(l).mapv(|d| (-g * d).exp());
+    let kll = tlab_core::linalg::sq_distances_self(l).mapv(|d| (-g * d).exp());
     let (vals, vecs) = eigh("mmd-nystrom", &kll)?;
     let top = vals.iter().fold(0.0f64, |a, &b| a.max(b));
     let inv_sqrt = vals.mapv(|v| if v > 1e-12 * top { 1.0 / v.sqrt() } else { 0.0 });

@@ -50,7 +50,7 @@ pub fn cka_linear(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64>
 }
 
 fn gram_rbf(x: ArrayView2<'_, f64>, threshold: f64) -> Array2<f64> {
-    let d = crate::sq_dist_self(x);
+    let d = tlab_core::linalg::sq_distances_self(x);
     let median = tlab_core::select::median_of(&d);
     d.mapv(|v| (-v / (2.0 * threshold * threshold * median)).exp())
 }
@@ -64,7 +64,10 @@ pub fn cka_rbf(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, threshold: f64) -
 /// RSA: Spearman's ρ between the upper triangles of the Euclidean distance matrices.
 pub fn rsa(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Result<f64> {
     check_same_samples("rsa", a, b)?;
-    let (da, db) = (crate::sq_dist_self(a), crate::sq_dist_self(b));
+    let (da, db) = (
+        tlab_core::linalg::sq_distances_self(a),
+        tlab_core::linalg::sq_distances_self(b),
+    );
     let n = a.nrows();
     let mut va = Vec::with_capacity(n * (n - 1) / 2);
     let mut vb = Vec::with_capacity(n * (n - 1) / 2);

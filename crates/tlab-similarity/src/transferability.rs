@@ -78,11 +78,6 @@ pub fn h_score(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> 
     if f.nrows() < 2 {
         return Err(bad("h-score", "needs at least 2 samples"));
     }
-    let cov = |x: &Array2<f64>| {
-        let mu = x.mean_axis(Axis(0)).expect("rows");
-        let xc = x - &mu;
-        tlab_core::linalg::gram_t(xc.view()) / (x.nrows() as f64 - 1.0)
-    };
     let fo = f.to_owned();
     let mut g = Array2::<f64>::zeros(f.raw_dim());
     for k in 0..c {
@@ -95,8 +90,8 @@ pub fn h_score(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Result<f64> 
             g.row_mut(i).assign(&mean);
         }
     }
-    let covf = cov(&fo);
-    let covg = cov(&g);
+    let covf = crate::mean_cov(fo.view()).1;
+    let covg = crate::mean_cov(g.view()).1;
     // numpy.linalg.pinv(covf, rcond=1e-15) through the symmetric eigendecomposition.
     let (l, v) =
         tlab_core::linalg::sym_eigh(covf.view()).map_err(|e| bad("h-score", e.to_string()))?;
@@ -296,8 +291,7 @@ pub fn h_score_shrinkage(f: ArrayView2<'_, f64>, y: ArrayView1<'_, usize>) -> Re
             g.row_mut(i).assign(&mean);
         }
     }
-    let gc = &g - &g.mean_axis(Axis(0)).expect("rows");
-    let cov_g = tlab_core::linalg::gram_t(gc.view()) / (f.nrows() as f64 - 1.0);
+    let cov_g = crate::mean_cov(g.view()).1;
     let (l, v) = tlab_core::linalg::sym_eigh(cov_a.view())
         .map_err(|e| bad("h-score-shrinkage", e.to_string()))?;
     let lmax = l.iter().fold(0.0f64, |a, b| a.max(b.abs()));

@@ -216,7 +216,7 @@ impl ReweighterSpec {
 
 /// Squared Euclidean distances between the rows of `a` and of `b`.
 pub fn sq_distances(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
-    from_products(a, b, a.dot(&b.t()))
+    tlab_core::linalg::sq_distances_from(a, b, a.dot(&b.t()))
 }
 
 /// [`sq_distances`] with the cross products `a bᵀ` from faer's matrix product (several
@@ -228,25 +228,11 @@ pub(crate) fn sq_distances_fast(
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,
 ) -> Result<Array2<f64>> {
-    Ok(from_products(
+    Ok(tlab_core::linalg::sq_distances_from(
         a,
         b,
         tlab_core::linalg::matmul(a, false, b, true)?,
     ))
-}
-
-/// `‖a_i‖² + ‖b_j‖² − 2 (a bᵀ)_ij`, clamped at 0, in place of the products.
-fn from_products(
-    a: ArrayView2<'_, f64>,
-    b: ArrayView2<'_, f64>,
-    mut d: Array2<f64>,
-) -> Array2<f64> {
-    let an: Array1<f64> = a.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let bn: Array1<f64> = b.rows().into_iter().map(|r| r.dot(&r)).collect();
-    for (mut row, &ai) in d.rows_mut().into_iter().zip(&an) {
-        row.zip_mut_with(&bn, |v, &bj| *v = (ai + bj - 2.0 * *v).max(0.0));
-    }
-    d
 }
 
 /// The RBF kernel `exp(−γ d)` of squared distances `d`, in place: the bits of
@@ -267,7 +253,7 @@ pub fn median_gamma(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, seed: u64) -
     rows.truncate(1000);
     let s = x.select(Axis(0), &rows);
     // `sq_distances(s, s)` from the symmetric product (the same bits, half the work).
-    let d = from_products(s.view(), s.view(), tlab_core::linalg::gram(s.view()));
+    let d = tlab_core::linalg::sq_distances_self(s.view());
     // The pairs i < j, row by row; their upper median by `tlab_core::select` (the value a
     // partition of the copy gives).
     let mut v = Vec::with_capacity(d.nrows() * d.nrows().saturating_sub(1) / 2);
