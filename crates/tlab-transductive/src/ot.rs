@@ -167,8 +167,9 @@ impl SinkhornTransport {
         let mut v = v0.clone();
         let mut u_prev = vec![1.0; ns];
         let mut kt_u = Array1::<f64>::zeros(nt);
-        // This sweep's factor; the errors of the last sweeps and their ratios while plain.
-        let mut w = *omega;
+        // This sweep's factor (the first sweep is plain: u has no previous value to relax
+        // from); the errors of the last sweeps and their ratios while plain.
+        let mut w = 1.0;
         let mut prev_err = f64::INFINITY;
         let mut ratios: Vec<f64> = Vec::new();
         let mut rises = 0;
@@ -227,7 +228,9 @@ impl SinkhornTransport {
                 prev_err = err;
                 continue;
             }
-            if w > 1.0 {
+            if sweeps == 1 && *omega > 1.0 {
+                w = *omega;
+            } else if w > 1.0 {
                 rises = if err > prev_err { rises + 1 } else { 0 };
             } else if *omega == 1.0 && prev_err.is_finite() && prev_err > 0.0 {
                 ratios.push(err / prev_err);
