@@ -641,19 +641,14 @@ impl Pass<'_> {
     /// linearisation); false when a row or a column of it is all below 1e-200, where the
     /// plain scalings would overflow.
     fn kernel_pass(&self, g: &[f64], w: &[f64], ks: &mut [f64], col_max: &mut [f64]) -> bool {
-        let task = KernelTask {
+        dispatch(KernelTask {
             ctx: self,
             simd: v3(),
             g,
             w,
             ks,
             col_max,
-        };
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = task.simd {
-            return simd.vectorize(task);
-        }
-        task.run()
+        })
     }
 
     /// One pass over the candidate γ* (formed from `scaled` and written to `cand` and
@@ -672,7 +667,7 @@ impl Pass<'_> {
         cand_logs: &mut [f64],
         sq: &mut [f64],
     ) -> Step {
-        let task = StepTask {
+        dispatch(StepTask {
             ctx: self,
             simd: v3(),
             g,
@@ -682,12 +677,37 @@ impl Pass<'_> {
             cand,
             cand_logs,
             sq,
-        };
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = task.simd {
-            return simd.vectorize(task);
-        }
-        task.run()
+        })
+    }
+}
+
+/// A pass's loops. `run` is `#[inline(always)]`, so that under [`dispatch`] it is compiled
+/// inside pulp's AVX2 + FMA context (a closure would stay a function of its own, compiled
+/// without them, its `mul_add`s calls to libm's `fma`).
+trait PassTask: Sized {
+    type Output;
+    fn simd(&self) -> Option<V3>;
+    fn run(self) -> Self::Output;
+}
+
+/// Runs a pass with AVX2 + FMA where the CPU has them, else as it is.
+fn dispatch<T: PassTask>(task: T) -> T::Output {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = task.simd() {
+        return simd.vectorize(Dispatch(task));
+    }
+    task.run()
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Dispatch<T>(T);
+
+#[cfg(target_arch = "x86_64")]
+impl<T: PassTask> pulp::NullaryFnOnce for Dispatch<T> {
+    type Output = T::Output;
+    #[inline(always)]
+    fn call(self) -> T::Output {
+        self.0.run()
     }
 }
 
@@ -701,7 +721,11 @@ struct KernelTask<'a> {
     col_max: &'a mut [f64],
 }
 
-impl KernelTask<'_> {
+impl PassTask for KernelTask<'_> {
+    type Output = bool;
+    fn simd(&self) -> Option<V3> {
+        self.simd
+    }
     #[inline(always)]
     fn run(self) -> bool {
         let ctx = self.ctx;
@@ -754,15 +778,6 @@ impl KernelTask<'_> {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-impl pulp::NullaryFnOnce for KernelTask<'_> {
-    type Output = bool;
-    #[inline(always)]
-    fn call(self) -> bool {
-        self.run()
-    }
-}
-
 /// [`Pass::step_pass`]'s loops.
 struct StepTask<'a> {
     ctx: &'a Pass<'a>,
@@ -776,7 +791,11 @@ struct StepTask<'a> {
     sq: &'a mut [f64],
 }
 
-impl StepTask<'_> {
+impl PassTask for StepTask<'_> {
+    type Output = Step;
+    fn simd(&self) -> Option<V3> {
+        self.simd
+    }
     #[inline(always)]
     fn run(self) -> Step {
         let ctx = self.ctx;
@@ -890,15 +909,6 @@ impl StepTask<'_> {
             slope: total(slope),
             objective: total(linear) + eps * total(entropy) + ctx.eta * group,
         }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl pulp::NullaryFnOnce for StepTask<'_> {
-    type Output = Step;
-    #[inline(always)]
-    fn call(self) -> Step {
-        self.run()
     }
 }
 
