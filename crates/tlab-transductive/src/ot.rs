@@ -456,29 +456,38 @@ impl ClassRegularisedTransport {
             eta: self.eta,
             floor_log: 1e-300f64.ln(),
         };
-        // γ and ln γ, the candidate γ* and ln γ*, the kernel, the group weights η / ‖γ[I_c, j]‖
-        // (C × n_t) and the candidate's squared group norms.
+        // γ; γ_prev, over which each step pass writes the candidate γ*; the kernel; the group
+        // weights η / ‖γ[I_c, j]‖ (C × n_t) of γ and of γ_prev; the candidate's squared group
+        // norms. ln γ is analytic (from γ_prev, w_prev and the scalings' logarithms) or, after
+        // a shorter step or a log-domain solve, stored in `logs`.
         let mut g = vec![0.0; n];
-        let mut logs = vec![0.0; n];
-        let mut cand = vec![0.0; n];
-        let mut cand_logs = vec![0.0; n];
+        let mut gp = vec![0.0; n];
         let mut k = Array2::<f64>::zeros((ns, nt));
         let mut w = vec![0.0; n_classes * nt];
+        let mut w_prev = vec![0.0; n_classes * nt];
         let mut sq = vec![0.0; n_classes * nt];
         let mut col_max = vec![0.0; nt];
+        let (mut lnu_prev, mut lnv_prev) = (vec![0.0; ns], vec![0.0; nt]);
+        let mut logs: Option<Vec<f64>> = None;
+        let mut cand_logs: Vec<f64> = Vec::new();
         let mut warm: Option<Array1<f64>> = None;
         // The over-relaxation factor learned by the first solve and reused by the next.
         let mut relax = 1.0;
         // One linearised solve (γ = 0 and w = 0 give the plain entropic problem on C) and the
-        // step pass over its coupling: the slope along it and its objective.
+        // step pass over its coupling, written over `gp`. Returns the step and the solve's
+        // ln u, ln v (`None` after a log-domain solve, whose ln γ* is then in `cand_logs`).
+        #[allow(clippy::too_many_arguments)]
         let mut solve = |g: &[f64],
-                         logs: &[f64],
+                         gp: &mut [f64],
                          w: &[f64],
-                         cand: &mut [f64],
-                         cand_logs: &mut [f64],
+                         w_prev: &[f64],
+                         lnu_prev: &[f64],
+                         lnv_prev: &[f64],
+                         logs: &mut Option<Vec<f64>>,
+                         cand_logs: &mut Vec<f64>,
                          sq: &mut [f64],
                          warm: &mut Option<Array1<f64>>|
-         -> Step {
+         -> (Step, Option<LnScalings>) {
             sq.fill(0.0);
             let ks = k.as_slice_mut().expect("standard layout");
             let ok = ctx.kernel_pass(g, w, ks, &mut col_max);
@@ -487,46 +496,101 @@ impl ClassRegularisedTransport {
             } else {
                 None
             };
+            let analytic = Lg::Analytic {
+                w_prev,
+                lnu: lnu_prev,
+                lnv: lnv_prev,
+            };
             match scaled {
                 Some((u, v, _)) => {
                     let (lnu, lnv) = (u.mapv(f64::ln), v.mapv(f64::ln));
-                    let ks = k.as_slice().expect("standard layout");
                     let sc = Scalings {
-                        k: ks,
+                        k: k.as_slice().expect("standard layout"),
                         u: u.as_slice().expect("contiguous"),
                         v: v.as_slice().expect("contiguous"),
                         lnu: lnu.as_slice().expect("contiguous"),
                         lnv: lnv.as_slice().expect("contiguous"),
                     };
-                    let step = ctx.step_pass(g, logs, w, Some(&sc), cand, cand_logs, sq);
+                    let lg = match logs.as_deref() {
+                        Some(l) => Lg::Explicit(l),
+                        None => analytic,
+                    };
+                    let step = ctx.step_pass(g, Some(lg), w, Some(&sc), gp, &[], sq);
                     *warm = Some(v);
-                    step
+                    (step, Some((lnu.to_vec(), lnv.to_vec())))
                 }
                 None => {
                     // exp(−L/ε) underflows on a whole row or column: the log-domain solve.
+                    // ln γ is stored first, since γ* is about to be written over γ_prev.
+                    if logs.is_none() {
+                        let mut l = vec![0.0; n];
+                        ctx.materialise(gp, &analytic, &mut l);
+                        *logs = Some(l);
+                    }
                     let mut lin = Array2::<f64>::zeros((ns, nt));
                     let ls = lin.as_slice_mut().expect("standard layout");
                     for ((l, &c), (i, &gv)) in ls.iter_mut().zip(cs).zip(g.iter().enumerate()) {
                         *l = gv.mul_add(w[ys[i / nt] * nt + i % nt], c);
                     }
                     let gamma = self.sinkhorn.coupling_log(&lin);
-                    cand.copy_from_slice(gamma.as_slice().expect("standard layout"));
-                    tlab_core::vmath::ln_map(cand, cand_logs);
+                    gp.copy_from_slice(gamma.as_slice().expect("standard layout"));
+                    cand_logs.resize(n, 0.0);
+                    tlab_core::vmath::ln_map(gp, cand_logs);
                     *warm = None;
-                    ctx.step_pass(g, logs, w, None, cand, cand_logs, sq)
+                    let lg = Lg::Explicit(logs.as_deref().expect("stored above"));
+                    (ctx.step_pass(g, Some(lg), w, None, gp, cand_logs, sq), None)
                 }
             }
         };
+        // Accepting γ* (in `gp`) whole: it becomes γ, and its ln is analytic from this
+        // solve, or stored in `cand_logs` after a log-domain one.
+        macro_rules! accept_full {
+            ($scal:expr) => {{
+                std::mem::swap(&mut g, &mut gp);
+                std::mem::swap(&mut w_prev, &mut w);
+                match $scal {
+                    Some((lnu, lnv)) => {
+                        (lnu_prev, lnv_prev) = (lnu, lnv);
+                        logs = None;
+                    }
+                    None => {
+                        let stored = logs.get_or_insert_with(Vec::new);
+                        std::mem::swap(stored, &mut cand_logs);
+                    }
+                }
+                ctx.weights(&sq, &mut w);
+            }};
+        }
         // The entropic solution on C.
-        let first = solve(&g, &logs, &w, &mut cand, &mut cand_logs, &mut sq, &mut warm);
-        std::mem::swap(&mut g, &mut cand);
-        std::mem::swap(&mut logs, &mut cand_logs);
+        let (first, scal) = solve(
+            &g,
+            &mut gp,
+            &w,
+            &w_prev,
+            &lnu_prev,
+            &lnv_prev,
+            &mut logs,
+            &mut cand_logs,
+            &mut sq,
+            &mut warm,
+        );
         let mut f = first.objective;
-        ctx.weights(&sq, &mut w);
+        accept_full!(scal);
         let mut mix: Vec<f64> = Vec::new();
         let mut mix_logs: Vec<f64> = Vec::new();
         for _ in 0..self.outer {
-            let step = solve(&g, &logs, &w, &mut cand, &mut cand_logs, &mut sq, &mut warm);
+            let (step, scal) = solve(
+                &g,
+                &mut gp,
+                &w,
+                &w_prev,
+                &lnu_prev,
+                &lnv_prev,
+                &mut logs,
+                &mut cand_logs,
+                &mut sq,
+                &mut warm,
+            );
             if step.slope >= 0.0 {
                 break;
             }
@@ -542,25 +606,25 @@ impl ClassRegularisedTransport {
                 accepted_full = false;
                 mix.resize(n, 0.0);
                 mix_logs.resize(n, 0.0);
-                for ((m, &v), &c) in mix.iter_mut().zip(&g).zip(&cand) {
+                for ((m, &v), &c) in mix.iter_mut().zip(&g).zip(&gp) {
                     *m = v + (c - v) * alpha;
                 }
                 tlab_core::vmath::ln_map(&mix, &mut mix_logs);
                 sq.fill(0.0);
                 fnext = ctx
-                    .step_pass(&g, &logs, &w, None, &mut mix, &mut mix_logs, &mut sq)
+                    .step_pass(&g, None, &w, None, &mut mix, &mix_logs, &mut sq)
                     .objective;
             }
             if accepted_full {
-                std::mem::swap(&mut g, &mut cand);
-                std::mem::swap(&mut logs, &mut cand_logs);
+                accept_full!(scal);
             } else {
                 std::mem::swap(&mut g, &mut mix);
-                std::mem::swap(&mut logs, &mut mix_logs);
+                let stored = logs.get_or_insert_with(Vec::new);
+                std::mem::swap(stored, &mut mix_logs);
+                ctx.weights(&sq, &mut w);
             }
             let gain = f - fnext;
             f = fnext;
-            ctx.weights(&sq, &mut w);
             if gain.abs() <= 1e-9 * f.abs().max(1e-12) {
                 break;
             }
@@ -651,27 +715,27 @@ impl Pass<'_> {
         })
     }
 
-    /// One pass over the candidate γ* (formed from `scaled` and written to `cand` and
-    /// `cand_logs`, or read from them when `scaled` is `None`): the slope from γ (`g`, with
-    /// `logs` = ln γ and weights `w`) along γ* − γ, γ*'s objective, and its squared group
-    /// norms added into `sq`. Sums run in four interleaved lanes (entry j of a row in lane
-    /// j mod 4), added up at the end as (l0 + l1) + (l2 + l3).
+    /// One pass over the candidate γ*: formed from `scaled` and written over `cand`, or,
+    /// when `scaled` is `None`, read from `cand` with its logarithms `cand_logs`. It gives
+    /// γ*'s objective and adds its squared group norms into `sq`, and, given ln γ (`lg`),
+    /// the slope from γ (`g`, weights `w`) along γ* − γ. Sums run in four interleaved lanes
+    /// (entry j of a row in lane j mod 4), added up at the end as (l0 + l1) + (l2 + l3).
     #[allow(clippy::too_many_arguments)]
     fn step_pass(
         &self,
         g: &[f64],
-        logs: &[f64],
+        lg: Option<Lg<'_>>,
         w: &[f64],
         scaled: Option<&Scalings<'_>>,
         cand: &mut [f64],
-        cand_logs: &mut [f64],
+        cand_logs: &[f64],
         sq: &mut [f64],
     ) -> Step {
         dispatch(StepTask {
             ctx: self,
             simd: v3(),
             g,
-            logs,
+            lg,
             w,
             scaled,
             cand,
@@ -679,6 +743,41 @@ impl Pass<'_> {
             sq,
         })
     }
+
+    /// ln γ for every entry from an analytic [`Lg`] (where a log-domain solve needs it
+    /// stored).
+    fn materialise(&self, prev: &[f64], lg: &Lg<'_>, out: &mut [f64]) {
+        let nt = self.nt;
+        for (i, &c) in self.ys.iter().enumerate() {
+            for j in 0..nt {
+                let ij = i * nt + j;
+                out[ij] = match lg {
+                    Lg::Explicit(l) => l[ij],
+                    Lg::Analytic { w_prev, lnu, lnv } => prev[ij]
+                        .mul_add(w_prev[c * nt + j], self.cs[ij])
+                        .mul_add(-1.0 / self.eps, lnu[i] + lnv[j]),
+                };
+            }
+        }
+    }
+}
+
+/// A solve's ln u and ln v.
+type LnScalings = (Vec<f64>, Vec<f64>);
+
+/// Where a step pass takes ln γ of the current coupling γ from.
+#[derive(Clone, Copy)]
+enum Lg<'a> {
+    /// γ came whole from the solve on `C + γ_prev ∘ w_prev` with scalings u, v: ln γ is
+    /// `−(C + γ_prev ∘ w_prev)/ε + ln u_i + ln v_j`, γ_prev read from the pass's `cand`
+    /// before γ* is written over it.
+    Analytic {
+        w_prev: &'a [f64],
+        lnu: &'a [f64],
+        lnv: &'a [f64],
+    },
+    /// Stored (after a shorter step or a log-domain solve).
+    Explicit(&'a [f64]),
 }
 
 /// A pass's loops. `run` is `#[inline(always)]`, so that under [`dispatch`] it is compiled
@@ -783,11 +882,11 @@ struct StepTask<'a> {
     ctx: &'a Pass<'a>,
     simd: Option<V3>,
     g: &'a [f64],
-    logs: &'a [f64],
+    lg: Option<Lg<'a>>,
     w: &'a [f64],
     scaled: Option<&'a Scalings<'a>>,
     cand: &'a mut [f64],
-    cand_logs: &'a mut [f64],
+    cand_logs: &'a [f64],
     sq: &'a mut [f64],
 }
 
@@ -805,18 +904,26 @@ impl PassTask for StepTask<'_> {
         let mut linear = [0.0f64; 4];
         let mut entropy = [0.0f64; 4];
         let sq = self.sq;
+        let with_slope = self.lg.is_some();
         for (i, &c) in ctx.ys.iter().enumerate() {
             let r = i * nt..(i + 1) * nt;
-            let (crow, grow, lrow) = (
-                &ctx.cs[r.clone()],
-                &self.g[r.clone()],
-                &self.logs[r.clone()],
-            );
+            let (crow, grow) = (&ctx.cs[r.clone()], &self.g[r.clone()]);
             let nrow = &mut self.cand[r.clone()];
-            let nlrow = &mut self.cand_logs[r.clone()];
+            let nlrow = if self.scaled.is_none() {
+                &self.cand_logs[r.clone()]
+            } else {
+                &[][..]
+            };
             let wrow = &self.w[c * nt..][..nt];
             let sqrow = &mut sq[c * nt..][..nt];
             let krow = self.scaled.map(|sc| &sc.k[r.clone()]);
+            // ln γ for this row: stored, or from γ_prev (in `nrow` until overwritten).
+            let lg_row = self.lg.map(|lg| match lg {
+                Lg::Explicit(l) => (Some(&l[r.clone()]), None),
+                Lg::Analytic { w_prev, lnu, lnv } => {
+                    (None, Some((&w_prev[c * nt..][..nt], lnu[i], lnv)))
+                }
+            });
             #[allow(unused_mut)]
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
@@ -830,14 +937,13 @@ impl PassTask for StepTask<'_> {
                 );
                 let (tiny, zero, one) = (s(1e-300), s(0.0), s(1.0));
                 let (n4, _) = <V3 as Simd>::as_mut_simd_f64s(&mut nrow[..done]);
-                let (nl4, _) = <V3 as Simd>::as_mut_simd_f64s(&mut nlrow[..done]);
                 let (sq4, _) = <V3 as Simd>::as_mut_simd_f64s(&mut sqrow[..done]);
-                let (c4, g4, l4, w4) = (
+                let (c4, g4, w4) = (
                     simd4(&crow[..done]),
                     simd4(&grow[..done]),
-                    simd4(&lrow[..done]),
                     simd4(&wrow[..done]),
                 );
+                let nl4 = simd4(&nlrow[..done.min(nlrow.len())]);
                 let scaled = self.scaled.zip(krow).map(|(sc, krow)| {
                     (
                         simd4(&krow[..done]),
@@ -847,9 +953,26 @@ impl PassTask for StepTask<'_> {
                         s(sc.lnu[i]),
                     )
                 });
+                let lg4 = lg_row.map(|(stored, analytic)| {
+                    (
+                        stored.map(|l| simd4(&l[..done])),
+                        analytic.map(|(wp, lnui, lnv)| {
+                            (simd4(&wp[..done]), s(lnui), simd4(&lnv[..done]))
+                        }),
+                    )
+                });
                 for q in 0..done / 4 {
                     let (cv, gv) = (c4[q], g4[q]);
                     let l = simd.mul_add_f64x4(gv, w4[q], cv);
+                    // ln γ before γ* is written over γ_prev.
+                    let lg = match lg4 {
+                        Some((Some(l4), _)) => l4[q],
+                        Some((None, Some((wp4, lnui, lnv4)))) => {
+                            let lp = simd.mul_add_f64x4(n4[q], wp4[q], cv);
+                            simd.mul_add_f64x4(lp, s(neg_inv_eps), simd.add_f64x4(lnui, lnv4[q]))
+                        }
+                        _ => zero,
+                    };
                     let (gn, lgn) = match scaled {
                         Some((k4, v4, lnv4, ui, lnui)) => {
                             let gn = simd.mul_f64x4(simd.mul_f64x4(k4[q], ui), v4[q]);
@@ -859,14 +982,15 @@ impl PassTask for StepTask<'_> {
                                 simd.add_f64x4(lnui, lnv4[q]),
                             );
                             n4[q] = gn;
-                            nl4[q] = lgn;
                             (gn, lgn)
                         }
                         None => (n4[q], nl4[q]),
                     };
-                    let lg = simd.select_f64x4(simd.cmp_ge_f64x4(gv, tiny), l4[q], s(floor_log));
-                    let grad = simd.mul_add_f64x4(s(eps), simd.add_f64x4(one, lg), l);
-                    sl = simd.add_f64x4(sl, simd.mul_f64x4(grad, simd.sub_f64x4(gn, gv)));
+                    if with_slope {
+                        let lg = simd.select_f64x4(simd.cmp_ge_f64x4(gv, tiny), lg, s(floor_log));
+                        let grad = simd.mul_add_f64x4(s(eps), simd.add_f64x4(one, lg), l);
+                        sl = simd.add_f64x4(sl, simd.mul_f64x4(grad, simd.sub_f64x4(gn, gv)));
+                    }
                     li = simd.add_f64x4(li, simd.mul_f64x4(cv, gn));
                     let pos = simd.cmp_gt_f64x4(gn, zero);
                     en = simd.add_f64x4(en, simd.select_f64x4(pos, simd.mul_f64x4(gn, lgn), zero));
@@ -879,19 +1003,27 @@ impl PassTask for StepTask<'_> {
             for j in done..nt {
                 let (cv, gv) = (crow[j], grow[j]);
                 let l = gv.mul_add(wrow[j], cv);
+                let lg = match lg_row {
+                    Some((Some(lrow), _)) => lrow[j],
+                    Some((None, Some((wp, lnui, lnv)))) => nrow[j]
+                        .mul_add(wp[j], cv)
+                        .mul_add(neg_inv_eps, lnui + lnv[j]),
+                    _ => 0.0,
+                };
                 let (gn, lgn) = match (self.scaled, krow) {
                     (Some(sc), Some(krow)) => {
                         let gn = (krow[j] * sc.u[i]) * sc.v[j];
                         let lgn = l.mul_add(neg_inv_eps, sc.lnu[i] + sc.lnv[j]);
                         nrow[j] = gn;
-                        nlrow[j] = lgn;
                         (gn, lgn)
                     }
                     _ => (nrow[j], nlrow[j]),
                 };
-                let lg = if gv >= 1e-300 { lrow[j] } else { floor_log };
                 let lane = j % 4;
-                slope[lane] += eps.mul_add(1.0 + lg, l) * (gn - gv);
+                if with_slope {
+                    let lg = if gv >= 1e-300 { lg } else { floor_log };
+                    slope[lane] += eps.mul_add(1.0 + lg, l) * (gn - gv);
+                }
                 linear[lane] += cv * gn;
                 entropy[lane] += if gn > 0.0 { gn * lgn } else { 0.0 };
                 sqrow[j] = gn.mul_add(gn, sqrow[j]);
