@@ -422,8 +422,10 @@ impl ClassRegularisedTransport {
     /// scale it, and one (`Pass::step_pass`) forms the new coupling γ* = diag(u) K diag(v)
     /// with everything the line search needs at step 1: the slope along γ* − γ, and
     /// γ*'s objective and group norms. The logarithms the entropy and the next slope need
-    /// come without a logarithm per entry, `ln γ*_ij = −L_ij/ε + ln u_i + ln v_j`; only a
-    /// shorter step (the Armijo test failing at 1) takes them with `ln`. The solves' sweeps
+    /// come without a logarithm per entry, `ln γ*_ij = −L_ij/ε + ln u_i + ln v_j`, and
+    /// without storing them: the step pass writes γ* over the coupling before last, from
+    /// which it recomputes ln γ as it goes. Only a shorter step (the Armijo test failing at
+    /// 1) or a log-domain solve stores logarithms, taken with `ln`. The solves' sweeps
     /// are over-relaxed (`SinkhornTransport::scalings_relaxed`) and each starts from the
     /// previous one's scaling; they stop by the plain rule.
     ///
