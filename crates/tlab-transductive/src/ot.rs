@@ -29,7 +29,7 @@ use crate::{check_dims, Adapter, Embedded};
 pub struct SinkhornTransport {
     epsilon: f64,
     max_iter: usize,
-    /// Over-relaxed sweeps (`scalings_relaxed`); plain ones only in the tests' references.
+    /// Over-relaxed sweeps (`scalings`); plain ones only in the tests' references.
     relaxed: bool,
 }
 
@@ -62,7 +62,7 @@ impl SinkhornTransport {
 
     /// The coupling (n_s × n_t, uniform marginals) for a cost matrix already scaled. Scaling
     /// iterations (two matrix–vector products a sweep, over-relaxed once the plain sweeps'
-    /// rate is known: `SinkhornTransport::scalings_relaxed`) when `exp(−C/ε)` is
+    /// rate is known: `SinkhornTransport::scalings`) when `exp(−C/ε)` is
     /// representable; the log-domain iterations when it would underflow.
     pub fn coupling(&self, cost: &Array2<f64>) -> Array2<f64> {
         self.coupling_warm(cost, &mut None)
@@ -107,12 +107,8 @@ impl SinkhornTransport {
         {
             return None;
         }
-        let (u, v) = if self.relaxed {
-            let (u, v, _) = self.scalings_relaxed(&k, start, &mut 1.0)?;
-            (u, v)
-        } else {
-            self.scalings(&k, start)?
-        };
+        let mut omega = if self.relaxed { 1.0 } else { 0.0 };
+        let (u, v, _) = self.scalings(&k, start, &mut omega)?;
         // γ_ij = (k_ij u_i) v_j, row by row (the bits of `&k * &u[:, None] * &v[None, :]`).
         let mut gamma = k;
         for (mut row, &ui) in gamma.outer_iter_mut().zip(&u) {
@@ -122,46 +118,12 @@ impl SinkhornTransport {
     }
 
     /// Sinkhorn's scalings `u`, `v` for the kernel `k` (γ = diag(u) k diag(v) has uniform
-    /// marginals), `v` started from `start` or ones; `None` if they overflow.
-    fn scalings(
-        &self,
-        k: &Array2<f64>,
-        start: Option<Array1<f64>>,
-    ) -> Option<(Array1<f64>, Array1<f64>)> {
-        let (ns, nt) = k.dim();
-        let (a, b) = (1.0 / ns as f64, 1.0 / nt as f64);
-        let mut u = Array1::from_elem(ns, 1.0);
-        let mut v = start.unwrap_or_else(|| Array1::from_elem(nt, 1.0));
-        let mut kt_u = Array1::<f64>::zeros(nt);
-        for _ in 0..self.max_iter {
-            // One pass over K a sweep: row i gives (Kv)_i, so u_i, whose multiple of row i
-            // is added to Kᵀu while the row is in cache. `row_dots_axpy` does four rows a
-            // pass with the bits of `k.dot(&v)` and `xt_v`'s row-by-row sums.
-            kt_u.fill(0.0);
-            tlab_core::linalg::row_dots_axpy(
-                k.view(),
-                v.view(),
-                |d| a / d,
-                u.as_slice_mut().expect("contiguous"),
-                kt_u.as_slice_mut().expect("contiguous"),
-            );
-            let err = kt_u
-                .iter()
-                .zip(&v)
-                .map(|(s, vj)| (s * vj - b).abs())
-                .fold(0.0, f64::max);
-            v = kt_u.mapv(|x| b / x);
-            if u.iter().chain(v.iter()).any(|x| !x.is_finite()) {
-                return None;
-            }
-            if err < 1e-9 * b {
-                break;
-            }
-        }
-        Some((u, v))
-    }
-
-    /// [`SinkhornTransport::scalings`] with over-relaxed sweeps (Thibault, Chizat, Dossal,
+    /// marginals), `v` started from `start` or ones, and the number of sweeps; `None` if
+    /// plain sweeps overflow. One sweep is a pass over K: row i gives (Kv)_i, so u_i, whose
+    /// multiple of row i is added to Kᵀu while the row is in cache (`row_dots_axpy`, four
+    /// rows a pass with the bits of `k.dot(&v)` and `xt_v`'s row-by-row sums).
+    ///
+    /// The sweeps are over-relaxed (Thibault, Chizat, Dossal,
     /// Papadakis, "Overrelaxed Sinkhorn–Knopp algorithm for regularized optimal transport",
     /// Algorithms 2021): `u ← u^{1−ω} (a / Kv)^ω`, likewise v, which converges to the same
     /// scalings for 0 < ω < 2, locally at the rate ω − 1 for the best ω = 2 / (1 + √(1 − ρ)),
@@ -169,15 +131,16 @@ impl SinkhornTransport {
     ///
     /// `omega` carries the factor between solves: 1 means not yet known, and the solve
     /// then reads ρ from its plain sweeps' errors (once two successive ratios agree within
-    /// 5% and are below 0.95) and relaxes from there; 0 means relaxation was abandoned. A
+    /// 5% and are below 0.95) and relaxes from there; 0 means plain sweeps only (relaxation
+    /// not wanted, or abandoned). A
     /// solve's first sweep is plain (u has no previous value to relax from). Relaxed sweeps
     /// must make progress: when the error has not reached a new low in 5 of them, or they
     /// overflow, the solve goes on with plain sweeps (from where it is, or from its start
     /// after an overflow) and `omega` becomes 0. The stopping rule is the plain one, met
     /// by a plain sweep: relaxed sweeps bring the error under the tolerance, then plain
     /// sweeps run until one meets it, so a converged result is as converged as a plain
-    /// solve's. Also returns the number of sweeps.
-    fn scalings_relaxed(
+    /// solve's; with `omega` 0 every sweep is a plain one.
+    fn scalings(
         &self,
         k: &Array2<f64>,
         start: Option<Array1<f64>>,
@@ -424,9 +387,9 @@ impl ClassRegularisedTransport {
     /// γ*'s objective and group norms. The logarithms the entropy and the next slope need
     /// come without a logarithm per entry, `ln γ*_ij = −L_ij/ε + ln u_i + ln v_j`, and
     /// without storing them: the step pass writes γ* over the coupling before last, from
-    /// which it recomputes ln γ as it goes. Only a shorter step (the Armijo test failing at
-    /// 1) or a log-domain solve stores logarithms, taken with `ln`. The solves' sweeps
-    /// are over-relaxed (`SinkhornTransport::scalings_relaxed`) and each starts from the
+    /// which it recomputes ln γ as it goes. Only a shorter step (the Armijo test failing
+    /// at step 1) or a log-domain solve stores logarithms, taken with `ln`. The solves'
+    /// sweeps are over-relaxed (`SinkhornTransport::scalings`) and each starts from the
     /// previous one's scaling; they stop by the plain rule.
     ///
     /// The exponentials are [`tlab_core::vmath::exp_poly`] (within 2 ulp, not glibc's bits)
@@ -494,7 +457,7 @@ impl ClassRegularisedTransport {
             let ks = k.as_slice_mut().expect("standard layout");
             let ok = ctx.kernel_pass(g, w, ks, &mut col_max);
             let scaled = if ok {
-                self.sinkhorn.scalings_relaxed(&k, warm.take(), &mut relax)
+                self.sinkhorn.scalings(&k, warm.take(), &mut relax)
             } else {
                 None
             };
@@ -526,7 +489,7 @@ impl ClassRegularisedTransport {
                     // ln γ is stored first, since γ* is about to be written over γ_prev.
                     if logs.is_none() {
                         let mut l = vec![0.0; n];
-                        ctx.materialise(gp, &analytic, &mut l);
+                        ctx.materialise(gp, w_prev, lnu_prev, lnv_prev, &mut l);
                         *logs = Some(l);
                     }
                     let mut lin = Array2::<f64>::zeros((ns, nt));
@@ -746,19 +709,16 @@ impl Pass<'_> {
         })
     }
 
-    /// ln γ for every entry from an analytic [`Lg`] (where a log-domain solve needs it
-    /// stored).
-    fn materialise(&self, prev: &[f64], lg: &Lg<'_>, out: &mut [f64]) {
+    /// ln γ for every entry from [`Lg::Analytic`]'s parts (where a log-domain solve needs
+    /// it stored).
+    fn materialise(&self, prev: &[f64], w_prev: &[f64], lnu: &[f64], lnv: &[f64], out: &mut [f64]) {
         let nt = self.nt;
         for (i, &c) in self.ys.iter().enumerate() {
             for j in 0..nt {
                 let ij = i * nt + j;
-                out[ij] = match lg {
-                    Lg::Explicit(l) => l[ij],
-                    Lg::Analytic { w_prev, lnu, lnv } => prev[ij]
-                        .mul_add(w_prev[c * nt + j], self.cs[ij])
-                        .mul_add(-1.0 / self.eps, lnu[i] + lnv[j]),
-                };
+                out[ij] = prev[ij]
+                    .mul_add(w_prev[c * nt + j], self.cs[ij])
+                    .mul_add(-1.0 / self.eps, lnu[i] + lnv[j]);
             }
         }
     }
@@ -1195,9 +1155,9 @@ mod tests {
         let (cost, _) = random_problem(203, 151, 3, 11);
         let ot = SinkhornTransport::new(0.05, 10_000).unwrap();
         let k = cost.mapv(|c| (-c / 0.05).exp());
-        let (u, v) = ot.scalings(&k, None).unwrap();
+        let (u, v, plain) = ot.scalings(&k, None, &mut 0.0).unwrap();
         let mut omega = 1.0;
-        let (ur, vr, sweeps) = ot.scalings_relaxed(&k, None, &mut omega).unwrap();
+        let (ur, vr, sweeps) = ot.scalings(&k, None, &mut omega).unwrap();
         assert!(omega > 1.0 && omega < 2.0, "a factor was learned: {omega}");
         let gamma = |u: &Array1<f64>, v: &Array1<f64>| {
             Array2::from_shape_fn(k.dim(), |(i, j)| k[(i, j)] * u[i] * v[j])
@@ -1216,32 +1176,13 @@ mod tests {
         for c in gr.sum_axis(Axis(0)) {
             assert!((c * 151.0 - 1.0).abs() < 1e-8);
         }
-        // The plain count for the same problem.
-        let mut plain = 0;
-        let mut vv = Array1::from_elem(151, 1.0);
-        loop {
-            plain += 1;
-            let uu = k.dot(&vv).mapv(|x| (1.0 / 203.0) / x);
-            let ktu = k.t().dot(&uu);
-            let err = ktu
-                .iter()
-                .zip(&vv)
-                .map(|(s, vj)| (s * vj - 1.0 / 151.0).abs())
-                .fold(0.0, f64::max);
-            vv = ktu.mapv(|x| (1.0 / 151.0) / x);
-            if err < 1e-9 / 151.0 {
-                break;
-            }
-        }
         assert!(
             sweeps < plain,
             "relaxed {sweeps} sweeps against plain {plain}"
         );
         // Warm from the learned factor: relaxed from the first sweep, still the same coupling
         // (scalings are defined up to u·c, v/c).
-        let (uw, vw, _) = ot
-            .scalings_relaxed(&k, Some(v.clone()), &mut omega)
-            .unwrap();
+        let (uw, vw, _) = ot.scalings(&k, Some(v.clone()), &mut omega).unwrap();
         let gw = gamma(&uw, &vw);
         let worst = g
             .iter()
@@ -1278,9 +1219,9 @@ mod tests {
                 r.max(c)
             };
             let ot = SinkhornTransport::new(eps, cap).unwrap();
-            let (u, v) = ot.scalings(&k, None).unwrap();
+            let (u, v, _) = ot.scalings(&k, None, &mut 0.0).unwrap();
             let mut omega = 1.0;
-            let (ur, vr, sweeps) = ot.scalings_relaxed(&k, None, &mut omega).unwrap();
+            let (ur, vr, sweeps) = ot.scalings(&k, None, &mut omega).unwrap();
             let (plain, relaxed) = (off(&u, &v), off(&ur, &vr));
             abandoned += usize::from(omega == 0.0);
             assert!(relaxed.is_finite() && sweeps <= cap);
