@@ -140,12 +140,13 @@ impl SinkhornTransport {
     /// by a plain sweep: relaxed sweeps bring the error under the tolerance, then plain
     /// sweeps run until one meets it, so a converged result is as converged as a plain
     /// solve's; with `omega` 0 every sweep is a plain one.
-    fn scalings(
+    fn scalings<'k>(
         &self,
-        k: &Array2<f64>,
+        k: impl Into<KernelRef<'k>>,
         start: Option<Array1<f64>>,
         omega: &mut f64,
     ) -> Option<(Array1<f64>, Array1<f64>, usize)> {
+        let k = k.into();
         let (ns, nt) = k.dim();
         let (a, b) = (1.0 / ns as f64, 1.0 / nt as f64);
         let v0 = start.unwrap_or_else(|| Array1::from_elem(nt, 1.0));
@@ -165,21 +166,26 @@ impl SinkhornTransport {
             u_prev.copy_from_slice(u.as_slice().expect("contiguous"));
             kt_u.fill(0.0);
             let mut row = 0;
-            tlab_core::linalg::row_dots_axpy(
-                k.view(),
-                v.view(),
-                |d| {
-                    let uo = u_prev[row];
-                    row += 1;
-                    if w == 1.0 {
-                        a / d
-                    } else {
-                        uo * (a / (uo * d)).powf(w)
-                    }
-                },
+            let scale = |d: f64| {
+                let uo = u_prev[row];
+                row += 1;
+                if w == 1.0 {
+                    a / d
+                } else {
+                    uo * (a / (uo * d)).powf(w)
+                }
+            };
+            let (us, acc) = (
                 u.as_slice_mut().expect("contiguous"),
                 kt_u.as_slice_mut().expect("contiguous"),
             );
+            match k {
+                KernelRef::F64(k) => tlab_core::linalg::row_dots_axpy(k, v.view(), scale, us, acc),
+                KernelRef::F32 { k, .. } => {
+                    let vs = v.as_slice().expect("contiguous");
+                    tlab_core::linalg::row_dots_axpy_f32(k, vs, scale, us, acc)
+                }
+            }
             let err = kt_u
                 .iter()
                 .zip(&v)
@@ -265,6 +271,76 @@ impl SinkhornTransport {
             *v = (*v + f[i] + g[j]).exp();
         }
         gamma
+    }
+}
+
+/// The cost (row-major, rows of `nt`) less its row minima and then its column minima,
+/// `C̃_ij = C_ij − α_i − β_j` with `α_i = min_j C_ij` and `β_j = min_i (C_ij − α_i)`, and the
+/// constant `Σ α_i / n_s + Σ β_j / n_t`. C̃ ≥ 0 has a zero in every row and every column.
+/// Over couplings with uniform marginals `⟨C, γ⟩ = ⟨C̃, γ⟩ +` that constant, so an OT
+/// problem on C̃ has the same minimiser, and a solver the same steps and objective values
+/// (up to the marginals' tolerance), while every row and column of `exp(−C̃/ε)` has an
+/// entry of 1: a kernel `exp(−(C̃ + …)/ε)` neither underflows on a whole row (a source
+/// sample far from every target one) nor spans more range than f32 holds.
+pub(crate) fn reduced_cost(c: &[f64], nt: usize) -> Reduced {
+    let ns = c.len().checked_div(nt).unwrap_or(0);
+    let mut cost = vec![0.0; c.len()];
+    let mut alpha = Vec::with_capacity(ns);
+    let mut beta = vec![f64::INFINITY; nt];
+    for (row, orow) in c
+        .chunks_exact(nt.max(1))
+        .zip(cost.chunks_exact_mut(nt.max(1)))
+    {
+        let a = row.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+        for ((o, &x), b) in orow.iter_mut().zip(row).zip(beta.iter_mut()) {
+            *o = x - a;
+            *b = b.min(*o);
+        }
+        alpha.push(a);
+    }
+    for orow in cost.chunks_exact_mut(nt.max(1)) {
+        for (o, &b) in orow.iter_mut().zip(&beta) {
+            *o -= b;
+        }
+    }
+    let shift =
+        alpha.iter().sum::<f64>() / ns.max(1) as f64 + beta.iter().sum::<f64>() / nt.max(1) as f64;
+    Reduced {
+        cost,
+        alpha,
+        beta,
+        shift,
+    }
+}
+
+/// [`reduced_cost`]'s result: C̃ (row-major), α, β and the constant.
+pub(crate) struct Reduced {
+    pub(crate) cost: Vec<f64>,
+    pub(crate) alpha: Vec<f64>,
+    pub(crate) beta: Vec<f64>,
+    pub(crate) shift: f64,
+}
+
+/// A kernel for [`SinkhornTransport::scalings`]: f64, or f32 row-major (`nt` columns) where
+/// class-regularised OT stores it in single precision (`Pass::kernel_pass`).
+#[derive(Clone, Copy)]
+pub(crate) enum KernelRef<'a> {
+    F64(ndarray::ArrayView2<'a, f64>),
+    F32 { k: &'a [f32], ns: usize, nt: usize },
+}
+
+impl KernelRef<'_> {
+    fn dim(&self) -> (usize, usize) {
+        match self {
+            KernelRef::F64(k) => k.dim(),
+            KernelRef::F32 { ns, nt, .. } => (*ns, *nt),
+        }
+    }
+}
+
+impl<'a> From<&'a Array2<f64>> for KernelRef<'a> {
+    fn from(k: &'a Array2<f64>) -> Self {
+        KernelRef::F64(k.view())
     }
 }
 
@@ -361,6 +437,9 @@ pub struct ClassRegularisedTransport {
     sinkhorn: SinkhornTransport,
     eta: f64,
     outer: usize,
+    /// The kernel in f32 where its range allows ([`KernelEntry`]); f64 only in the tests'
+    /// references.
+    single: bool,
 }
 
 impl ClassRegularisedTransport {
@@ -375,7 +454,15 @@ impl ClassRegularisedTransport {
             sinkhorn: SinkhornTransport::new(epsilon, 1000)?,
             eta,
             outer,
+            single: true,
         })
+    }
+
+    /// The same solver with the kernel always in f64 (the tests' reference).
+    #[cfg(test)]
+    fn with_f64_kernel(mut self) -> Self {
+        self.single = false;
+        self
     }
 
     /// The coupling for `cost` (already scaled) and the source classes `ys`.
@@ -392,9 +479,16 @@ impl ClassRegularisedTransport {
     /// sweeps are over-relaxed (`SinkhornTransport::scalings`) and each starts from the
     /// previous one's scaling; they stop by the plain rule.
     ///
+    /// The passes run on the reduced cost ([`reduced_cost`]: the same minimiser and steps),
+    /// whose kernels have an entry near 1 in every row and column. So the kernel can be
+    /// stored in f32 ([`KernelEntry`]), halving the bytes each sweep and pass moves, while
+    /// every sum stays f64; a solve on it that stops at the sweep cap is done again in f64,
+    /// and the fit stays in f64 after it.
+    ///
     /// The exponentials are [`tlab_core::vmath::exp_poly`] (within 2 ulp, not glibc's bits)
     /// and the logarithms analytic, so the coupling matches the entry-by-entry computation
-    /// to the solves' tolerance, not bit for bit (a test compares the two).
+    /// to the solves' tolerance, not bit for bit; with the f32 kernel, to that tolerance
+    /// amplified as the rounding (6e-8) is (a test compares all three).
     pub fn coupling(
         &self,
         cost: &Array2<f64>,
@@ -411,14 +505,23 @@ impl ClassRegularisedTransport {
         let eps = self.sinkhorn.epsilon;
         let (ns, nt) = cost.dim();
         let n = ns * nt;
-        let cs = cost.as_slice().expect("standard layout");
+        let reduced = reduced_cost(cost.as_slice().expect("standard layout"), nt);
+        let cs = &reduced.cost[..];
+        // The log-domain solves take the unreduced cost, as before costs were reduced (an
+        // unconverged log-domain solve depends on where its potentials start).
+        let orig = cost.as_slice().expect("standard layout");
+        let ea: Vec<f64> = reduced.alpha.iter().map(|a| (-a / eps).exp()).collect();
+        let eb: Vec<f64> = reduced.beta.iter().map(|b| (-b / eps).exp()).collect();
         let ys = ys.as_slice().expect("contiguous");
         let ctx = Pass {
             cs,
+            ea: &ea,
+            eb: &eb,
             ys,
             nt,
             eps,
             eta: self.eta,
+            shift: reduced.shift,
             floor_log: 1e-300f64.ln(),
         };
         // γ; γ_prev, over which each step pass writes the candidate γ*; the kernel; the group
@@ -427,7 +530,8 @@ impl ClassRegularisedTransport {
         // a shorter step or a log-domain solve, stored in `logs`.
         let mut g = vec![0.0; n];
         let mut gp = vec![0.0; n];
-        let mut k = Array2::<f64>::zeros((ns, nt));
+        let mut k32 = vec![0.0f32; n];
+        let mut k64: Option<Array2<f64>> = None;
         let mut w = vec![0.0; n_classes * nt];
         let mut w_prev = vec![0.0; n_classes * nt];
         let mut sq = vec![0.0; n_classes * nt];
@@ -438,6 +542,8 @@ impl ClassRegularisedTransport {
         let mut warm: Option<Array1<f64>> = None;
         // The over-relaxation factor learned by the first solve and reused by the next.
         let mut relax = 1.0;
+        // Whether the kernels may still be stored in f32.
+        let mut f32_ok = self.single;
         // One linearised solve (γ = 0 and w = 0 give the plain entropic problem on C) and the
         // step pass over its coupling, written over `gp`. Returns the step and the solve's
         // ln u, ln v (`None` after a log-domain solve, whose ln γ* is then in `cand_logs`).
@@ -454,13 +560,43 @@ impl ClassRegularisedTransport {
                          warm: &mut Option<Array1<f64>>|
          -> (Step, Option<LnScalings>) {
             sq.fill(0.0);
-            let ks = k.as_slice_mut().expect("standard layout");
-            let ok = ctx.kernel_pass(g, w, ks, &mut col_max);
-            let scaled = if ok {
-                self.sinkhorn.scalings(&k, warm.take(), &mut relax)
+            // The kernel in single precision where its range allows and while its solves
+            // converge; else in f64 (a second pass); else the log domain. A solve on the f32
+            // kernel that stops at the sweep cap (or overflows) is done again on the f64
+            // one, and the fit stays in f64 from then on: an unconverged coupling depends on
+            // its path, so it is the one the f64 kernel gives.
+            let start = warm.take();
+            let mut scaled = None;
+            let mut single = false;
+            let k = k64.get_or_insert_with(|| Array2::zeros((ns, nt)));
+            let k = k.as_slice_mut().expect("standard layout");
+            let tried_f32 = f32_ok;
+            let range = if tried_f32 {
+                ctx.kernel_pass(g, w, &mut k32, &mut col_max)
             } else {
-                None
+                ctx.kernel_pass(g, w, k, &mut col_max)
             };
+            if ctx.unreduced_floor(&range, g, w) >= 1e-200 {
+                if f32_ok && range.floor >= F32_FLOOR {
+                    let omega = relax;
+                    let kr = KernelRef::F32 { k: &k32, ns, nt };
+                    match self.sinkhorn.scalings(kr, start.clone(), &mut relax) {
+                        Some(sc) if sc.2 < self.sinkhorn.max_iter => {
+                            (scaled, single) = (Some(sc), true);
+                            #[cfg(test)]
+                            F32_SOLVES.with(|c| c.set(c.get() + 1));
+                        }
+                        _ => (f32_ok, relax) = (false, omega),
+                    }
+                }
+                if !single {
+                    if tried_f32 {
+                        ctx.kernel_pass(g, w, k, &mut col_max);
+                    }
+                    let k = ndarray::ArrayView2::from_shape((ns, nt), &*k).expect("n_s × n_t");
+                    scaled = self.sinkhorn.scalings(KernelRef::F64(k), start, &mut relax);
+                }
+            }
             let analytic = Lg::Analytic {
                 w_prev,
                 lnu: lnu_prev,
@@ -469,24 +605,48 @@ impl ClassRegularisedTransport {
             match scaled {
                 Some((u, v, _)) => {
                     let (lnu, lnv) = (u.mapv(f64::ln), v.mapv(f64::ln));
-                    let sc = Scalings {
-                        k: k.as_slice().expect("standard layout"),
-                        u: u.as_slice().expect("contiguous"),
-                        v: v.as_slice().expect("contiguous"),
-                        lnu: lnu.as_slice().expect("contiguous"),
-                        lnv: lnv.as_slice().expect("contiguous"),
-                    };
                     let lg = match logs.as_deref() {
                         Some(l) => Lg::Explicit(l),
                         None => analytic,
                     };
-                    let step = ctx.step_pass(g, Some(lg), w, Some(&sc), gp, &[], sq);
+                    let (us, vs) = (
+                        u.as_slice().expect("contiguous"),
+                        v.as_slice().expect("contiguous"),
+                    );
+                    let (lnus, lnvs) = (
+                        lnu.as_slice().expect("contiguous"),
+                        lnv.as_slice().expect("contiguous"),
+                    );
+                    let step = match k64.as_ref().filter(|_| !single) {
+                        Some(k) => {
+                            let sc = Scalings {
+                                k: k.as_slice().expect("standard layout"),
+                                u: us,
+                                v: vs,
+                                lnu: lnus,
+                                lnv: lnvs,
+                            };
+                            ctx.step_pass(g, Some(lg), w, Some(&sc), gp, &[], sq)
+                        }
+                        None => {
+                            let sc = Scalings {
+                                k: &k32[..],
+                                u: us,
+                                v: vs,
+                                lnu: lnus,
+                                lnv: lnvs,
+                            };
+                            ctx.step_pass(g, Some(lg), w, Some(&sc), gp, &[], sq)
+                        }
+                    };
                     *warm = Some(v);
                     (step, Some((lnu.to_vec(), lnv.to_vec())))
                 }
                 None => {
                     // exp(−L/ε) underflows on a whole row or column: the log-domain solve.
                     // ln γ is stored first, since γ* is about to be written over γ_prev.
+                    #[cfg(test)]
+                    LOG_SOLVES.with(|c| c.set(c.get() + 1));
                     if logs.is_none() {
                         let mut l = vec![0.0; n];
                         ctx.materialise(gp, w_prev, lnu_prev, lnv_prev, &mut l);
@@ -494,7 +654,7 @@ impl ClassRegularisedTransport {
                     }
                     let mut lin = Array2::<f64>::zeros((ns, nt));
                     let ls = lin.as_slice_mut().expect("standard layout");
-                    for ((l, &c), (i, &gv)) in ls.iter_mut().zip(cs).zip(g.iter().enumerate()) {
+                    for ((l, &c), (i, &gv)) in ls.iter_mut().zip(orig).zip(g.iter().enumerate()) {
                         *l = gv.mul_add(w[ys[i / nt] * nt + i % nt], c);
                     }
                     let gamma = self.sinkhorn.coupling_log(&lin);
@@ -503,7 +663,8 @@ impl ClassRegularisedTransport {
                     tlab_core::vmath::ln_map(gp, cand_logs);
                     *warm = None;
                     let lg = Lg::Explicit(logs.as_deref().expect("stored above"));
-                    (ctx.step_pass(g, Some(lg), w, None, gp, cand_logs, sq), None)
+                    let step = ctx.step_pass::<f64>(g, Some(lg), w, None, gp, cand_logs, sq);
+                    (step, None)
                 }
             }
         };
@@ -577,7 +738,7 @@ impl ClassRegularisedTransport {
                 tlab_core::vmath::ln_map(&mix, &mut mix_logs);
                 sq.fill(0.0);
                 fnext = ctx
-                    .step_pass(&g, None, &w, None, &mut mix, &mix_logs, &mut sq)
+                    .step_pass::<f64>(&g, None, &w, None, &mut mix, &mix_logs, &mut sq)
                     .objective;
             }
             if accepted_full {
@@ -602,23 +763,30 @@ impl ClassRegularisedTransport {
 thread_local! {
     /// Line-search halvings taken (the tests check that the shorter-step path ran).
     static SHORT_STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Linearised solves on an f32 kernel, and in the log domain.
+    static F32_SOLVES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static LOG_SOLVES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// What the class-regularised passes share: the scaled costs (row-major), the source
-/// classes and the parameters.
+/// What the class-regularised passes share: the reduced costs (row-major, [`reduced_cost`])
+/// and the constant that restores the objective, the source classes and the parameters.
 struct Pass<'a> {
     cs: &'a [f64],
+    /// `e^{−α_i/ε}` and `e^{−β_j/ε}` ([`reduced_cost`]).
+    ea: &'a [f64],
+    eb: &'a [f64],
     ys: &'a [usize],
     nt: usize,
     eps: f64,
     eta: f64,
+    shift: f64,
     /// ln 1e-300: the entropy gradient's logarithm below 1e-300.
     floor_log: f64,
 }
 
 /// A solve's kernel and scalings: γ*_ij = (k_ij u_i) v_j, with ln u and ln v.
-struct Scalings<'a> {
-    k: &'a [f64],
+struct Scalings<'a, E> {
+    k: &'a [E],
     u: &'a [f64],
     v: &'a [f64],
     lnu: &'a [f64],
@@ -630,6 +798,92 @@ struct Scalings<'a> {
 struct Step {
     slope: f64,
     objective: f64,
+}
+
+/// A kernel pass's range: the smallest of the kernel's row and column maxima (below
+/// [`F32_FLOOR`] the kernel is kept in f64), and bounds for the same of the kernel of the
+/// unreduced cost, `e^{−α_i/ε} k_ij e^{−β_j/ε}` ([`reduced_cost`]; `Pass::unreduced_floor`).
+/// Where that is below 1e-200 the solve takes the log domain, as it did before costs were
+/// reduced, where the plain scalings of the unreduced kernel would overflow.
+struct KernelRange {
+    floor: f64,
+    /// The smallest `e^{−α_i/ε} · max_j k_ij` and `e^{−β_j/ε} · max_i k_ij`.
+    row_bound: f64,
+    col_bound: f64,
+}
+
+/// The smallest row or column maximum for which a kernel is stored in f32: its entries
+/// below f32's smallest normal (1.2e-38), stored as 0, are then below 1.2e-30 of the
+/// largest entry of both their row and their column.
+const F32_FLOOR: f64 = 1e-8;
+
+/// How a class-regularised kernel is stored. In f32 a sweep and the passes move half the
+/// kernel's bytes; every sum over it is still f64. Each entry is rounded to nearest, within
+/// 6e-8 relative, or stored as 0 below f32's smallest normal (which [`F32_FLOOR`] keeps
+/// negligible). The solve is then the exact Sinkhorn scaling of the rounded kernel K̃,
+/// the kernel of a cost moved by at most ε · 6e-8 on every entry but those: γ* = diag(u)
+/// K̃ diag(v) meets the stopping rule's marginals against K̃ itself.
+trait KernelEntry: Copy + pulp::bytemuck::Pod {
+    /// Four entries together.
+    type Quad: pulp::bytemuck::Pod;
+    fn store(x: f64) -> Self;
+    fn load(self) -> f64;
+    /// `store` on four lanes.
+    #[cfg(target_arch = "x86_64")]
+    fn store4(simd: V3, x: pulp::f64x4) -> Self::Quad;
+    /// `load` on four entries.
+    #[cfg(target_arch = "x86_64")]
+    fn load4(simd: V3, q: Self::Quad) -> pulp::f64x4;
+}
+
+impl KernelEntry for f64 {
+    type Quad = pulp::f64x4;
+    #[inline(always)]
+    fn store(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn load(self) -> f64 {
+        self
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn store4(_: V3, x: pulp::f64x4) -> pulp::f64x4 {
+        x
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn load4(_: V3, q: pulp::f64x4) -> pulp::f64x4 {
+        q
+    }
+}
+
+impl KernelEntry for f32 {
+    type Quad = pulp::f32x4;
+    #[inline(always)]
+    fn store(x: f64) -> Self {
+        if x >= f64::from(f32::MIN_POSITIVE) {
+            x as f32
+        } else {
+            0.0
+        }
+    }
+    #[inline(always)]
+    fn load(self) -> f64 {
+        f64::from(self)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn store4(simd: V3, x: pulp::f64x4) -> pulp::f32x4 {
+        // No subnormals: they would cost microcode assists in every sweep that reads them.
+        let normal = simd.cmp_ge_f64x4(x, simd.splat_f64x4(f64::from(f32::MIN_POSITIVE)));
+        simd.convert_f64x4_to_f32x4(simd.select_f64x4(normal, x, simd.splat_f64x4(0.0)))
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn load4(simd: V3, q: pulp::f32x4) -> pulp::f64x4 {
+        simd.convert_f32x4_to_f64x4(q)
+    }
 }
 
 /// Four lanes with AVX2 + FMA (pulp's x86-64-v3 level), where the CPU has them. The passes'
@@ -667,9 +921,15 @@ impl Pass<'_> {
     }
 
     /// The linearised kernel `k = exp(−(C + γ ∘ w[y_i])/ε)` (`exp_poly`, fused with the
-    /// linearisation); false when a row or a column of it is all below 1e-200, where the
-    /// plain scalings would overflow.
-    fn kernel_pass(&self, g: &[f64], w: &[f64], ks: &mut [f64], col_max: &mut [f64]) -> bool {
+    /// linearisation), stored as `E` ([`KernelEntry`]), with its range (from the f64
+    /// values, before storage).
+    fn kernel_pass<E: KernelEntry>(
+        &self,
+        g: &[f64],
+        w: &[f64],
+        ks: &mut [E],
+        col_max: &mut [f64],
+    ) -> KernelRange {
         dispatch(KernelTask {
             ctx: self,
             simd: v3(),
@@ -680,18 +940,49 @@ impl Pass<'_> {
         })
     }
 
+    /// Whether the unreduced kernel's smallest row or column maximum is at least 1e-200,
+    /// as 1 or 0: from the pass's bounds where they settle it (always, at moderate ε: the
+    /// smallest `e^{−β_j/ε}` times the smallest `e^{−α_i/ε} · max_j k_ij` is a lower bound for
+    /// the row maxima, likewise for the columns), else from a pass over the entries.
+    fn unreduced_floor(&self, range: &KernelRange, g: &[f64], w: &[f64]) -> f64 {
+        let least = |v: &[f64]| v.iter().fold(f64::INFINITY, |m, &x| m.min(x));
+        let (ea_min, eb_min) = (least(self.ea), least(self.eb));
+        if range.row_bound * eb_min >= 1e-200 && range.col_bound * ea_min >= 1e-200 {
+            return 1.0;
+        }
+        let nt = self.nt;
+        let mut col = vec![0.0f64; nt];
+        let mut floor = f64::INFINITY;
+        for (i, &c) in self.ys.iter().enumerate() {
+            let mut rmax = 0.0f64;
+            for (j, cm) in col.iter_mut().enumerate() {
+                let ij = i * nt + j;
+                let l = g[ij].mul_add(w[c * nt + j], self.cs[ij]);
+                let e = self.ea[i] * tlab_core::vmath::exp_poly(-l / self.eps) * self.eb[j];
+                rmax = rmax.max(e);
+                *cm = cm.max(e);
+            }
+            floor = floor.min(rmax);
+        }
+        if col.iter().fold(floor, |f, &m| f.min(m)) >= 1e-200 {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
     /// One pass over the candidate γ*: formed from `scaled` and written over `cand`, or,
     /// when `scaled` is `None`, read from `cand` with its logarithms `cand_logs`. It gives
     /// γ*'s objective and adds its squared group norms into `sq`, and, given ln γ (`lg`),
     /// the slope from γ (`g`, weights `w`) along γ* − γ. Sums run in four interleaved lanes
     /// (entry j of a row in lane j mod 4), added up at the end as (l0 + l1) + (l2 + l3).
     #[allow(clippy::too_many_arguments)]
-    fn step_pass(
+    fn step_pass<E: KernelEntry>(
         &self,
         g: &[f64],
         lg: Option<Lg<'_>>,
         w: &[f64],
-        scaled: Option<&Scalings<'_>>,
+        scaled: Option<&Scalings<'_, E>>,
         cand: &mut [f64],
         cand_logs: &[f64],
         sq: &mut [f64],
@@ -773,29 +1064,31 @@ impl<T: PassTask> pulp::NullaryFnOnce for Dispatch<T> {
 }
 
 /// [`Pass::kernel_pass`]'s loops.
-struct KernelTask<'a> {
+struct KernelTask<'a, E> {
     ctx: &'a Pass<'a>,
     simd: Option<V3>,
     g: &'a [f64],
     w: &'a [f64],
-    ks: &'a mut [f64],
+    ks: &'a mut [E],
     col_max: &'a mut [f64],
 }
 
-impl PassTask for KernelTask<'_> {
-    type Output = bool;
+impl<E: KernelEntry> PassTask for KernelTask<'_, E> {
+    type Output = KernelRange;
     fn simd(&self) -> Option<V3> {
         self.simd
     }
     #[inline(always)]
-    fn run(self) -> bool {
+    fn run(self) -> KernelRange {
         let ctx = self.ctx;
         let nt = ctx.nt;
         let neg_inv_eps = -1.0 / ctx.eps;
-        let tiny = 1e-200;
         let col_max = self.col_max;
         col_max.fill(0.0);
-        let mut rows_ok = true;
+        let mut floor = f64::INFINITY;
+        // The unreduced kernel's smallest row maximum is at least the smallest
+        // `e^{−α_i/ε} · rmax_i`, times the smallest `e^{−β_j/ε}` (the caller's part).
+        let mut row_bound = f64::INFINITY;
         for (i, &c) in ctx.ys.iter().enumerate() {
             let crow = &ctx.cs[i * nt..][..nt];
             let grow = &self.g[i * nt..][..nt];
@@ -808,8 +1101,8 @@ impl PassTask for KernelTask<'_> {
             if let Some(simd) = self.simd {
                 done = nt / 4 * 4;
                 let (neg, mut m) = (simd.splat_f64x4(neg_inv_eps), simd.splat_f64x4(0.0));
-                let (k4, _) = <V3 as Simd>::as_mut_simd_f64s(&mut krow[..done]);
                 let (x4, _) = <V3 as Simd>::as_mut_simd_f64s(&mut col_max[..done]);
+                let k4: &mut [E::Quad] = pulp::bytemuck::cast_slice_mut(&mut krow[..done]);
                 let entries = k4
                     .iter_mut()
                     .zip(x4.iter_mut())
@@ -819,7 +1112,7 @@ impl PassTask for KernelTask<'_> {
                 for ((((kv, xv), &cv), &gv), &wv) in entries {
                     let l = simd.mul_add_f64x4(gv, wv, cv);
                     let e = tlab_core::vmath::exp_poly_x4(simd, simd.mul_f64x4(l, neg));
-                    *kv = e;
+                    *kv = E::store4(simd, e);
                     m = simd.max_f64x4(e, m);
                     *xv = simd.max_f64x4(e, *xv);
                 }
@@ -829,30 +1122,38 @@ impl PassTask for KernelTask<'_> {
             for j in done..nt {
                 let l = grow[j].mul_add(wrow[j], crow[j]);
                 let e = tlab_core::vmath::exp_poly(l * neg_inv_eps);
-                krow[j] = e;
+                krow[j] = E::store(e);
                 rmax = if e > rmax { e } else { rmax };
                 col_max[j] = if e > col_max[j] { e } else { col_max[j] };
             }
-            rows_ok &= rmax >= tiny;
+            floor = floor.min(rmax);
+            row_bound = row_bound.min(ctx.ea[i] * rmax);
         }
-        rows_ok && col_max.iter().all(|&m| m >= tiny)
+        KernelRange {
+            floor: col_max.iter().fold(floor, |f, &m| f.min(m)),
+            row_bound,
+            col_bound: col_max
+                .iter()
+                .zip(ctx.eb)
+                .fold(f64::INFINITY, |f, (&m, &eb)| f.min(m * eb)),
+        }
     }
 }
 
 /// [`Pass::step_pass`]'s loops.
-struct StepTask<'a> {
+struct StepTask<'a, E> {
     ctx: &'a Pass<'a>,
     simd: Option<V3>,
     g: &'a [f64],
     lg: Option<Lg<'a>>,
     w: &'a [f64],
-    scaled: Option<&'a Scalings<'a>>,
+    scaled: Option<&'a Scalings<'a, E>>,
     cand: &'a mut [f64],
     cand_logs: &'a [f64],
     sq: &'a mut [f64],
 }
 
-impl PassTask for StepTask<'_> {
+impl<E: KernelEntry> PassTask for StepTask<'_, E> {
     type Output = Step;
     fn simd(&self) -> Option<V3> {
         self.simd
@@ -908,7 +1209,7 @@ impl PassTask for StepTask<'_> {
                 let nl4 = simd4(&nlrow[..done.min(nlrow.len())]);
                 let scaled = self.scaled.zip(krow).map(|(sc, krow)| {
                     (
-                        simd4(&krow[..done]),
+                        pulp::bytemuck::cast_slice::<E, E::Quad>(&krow[..done]),
                         simd4(&sc.v[..done]),
                         simd4(&sc.lnv[..done]),
                         s(sc.u[i]),
@@ -937,7 +1238,8 @@ impl PassTask for StepTask<'_> {
                     };
                     let (gn, lgn) = match scaled {
                         Some((k4, v4, lnv4, ui, lnui)) => {
-                            let gn = simd.mul_f64x4(simd.mul_f64x4(k4[q], ui), v4[q]);
+                            let kq = E::load4(simd, k4[q]);
+                            let gn = simd.mul_f64x4(simd.mul_f64x4(kq, ui), v4[q]);
                             let lgn = simd.mul_add_f64x4(
                                 l,
                                 s(neg_inv_eps),
@@ -974,7 +1276,7 @@ impl PassTask for StepTask<'_> {
                 };
                 let (gn, lgn) = match (self.scaled, krow) {
                     (Some(sc), Some(krow)) => {
-                        let gn = (krow[j] * sc.u[i]) * sc.v[j];
+                        let gn = (krow[j].load() * sc.u[i]) * sc.v[j];
                         let lgn = l.mul_add(neg_inv_eps, sc.lnu[i] + sc.lnv[j]);
                         nrow[j] = gn;
                         (gn, lgn)
@@ -1001,7 +1303,7 @@ impl PassTask for StepTask<'_> {
         }
         Step {
             slope: total(slope),
-            objective: total(linear) + eps * total(entropy) + ctx.eta * group,
+            objective: total(linear) + ctx.shift + eps * total(entropy) + ctx.eta * group,
         }
     }
 }
@@ -1148,6 +1450,38 @@ mod tests {
         let xt = Array2::from_shape_fn((nt, 3), |_| 0.5 + 1.5 * next());
         let ys = Array1::from_shape_fn(ns, |i| i % classes);
         (scaled_cost(xs.view(), xt.view()).unwrap(), ys)
+    }
+
+    #[test]
+    fn the_reduced_cost_keeps_the_objective_on_the_transport_polytope() {
+        let (cost, _) = random_problem(23, 17, 3, 9);
+        let (ns, nt) = cost.dim();
+        let r = reduced_cost(cost.as_slice().unwrap(), nt);
+        let red = Array2::from_shape_vec((ns, nt), r.cost.clone()).unwrap();
+        // C̃ ≥ 0 with a zero in every row and every column, and C = C̃ + α_i + β_j.
+        assert!(red.iter().all(|&x| x >= 0.0));
+        assert!(red
+            .rows()
+            .into_iter()
+            .all(|row| row.iter().any(|&x| x == 0.0)));
+        assert!(red
+            .columns()
+            .into_iter()
+            .all(|col| col.iter().any(|&x| x == 0.0)));
+        for ((i, j), &c) in cost.indexed_iter() {
+            assert!((red[(i, j)] + r.alpha[i] + r.beta[j] - c).abs() <= 1e-14 * c.max(1.0));
+        }
+        // ⟨C, γ⟩ = ⟨C̃, γ⟩ + shift for couplings with uniform marginals: the product coupling
+        // and an entropic one.
+        let product = Array2::from_elem((ns, nt), 1.0 / (ns * nt) as f64);
+        let entropic = SinkhornTransport::new(0.1, 1000).unwrap().coupling(&cost);
+        for g in [product, entropic] {
+            let (full, reduced) = ((&cost * &g).sum(), (&red * &g).sum() + r.shift);
+            assert!(
+                (full - reduced).abs() <= 1e-9 * full,
+                "{full} against {reduced}"
+            );
+        }
     }
 
     #[test]
@@ -1337,12 +1671,14 @@ mod tests {
         // Row counts and column counts that are not multiples of four (the passes' scalar
         // remainders), three classes; a moderate η, a large one whose first steps overshoot
         // (the line search halves), and an ε small enough that exp(−C/ε) underflows on whole
-        // rows (the log-domain solves).
+        // rows (the log-domain solves). The fused passes run on the reduced cost
+        // (`reduced_cost`), the direct computation on the cost itself.
         SHORT_STEPS.with(|c| c.set(0));
-        for (ns, nt, eps, eta) in [
-            (37, 23, 0.1, 0.1),
-            (41, 30, 0.05, 5.0),
-            (29, 18, 0.002, 0.5),
+        let mut singles = 0;
+        for (ns, nt, eps, eta, f32_tol) in [
+            (37, 23, 0.1, 0.1, 1e-6),
+            (41, 30, 0.05, 5.0, 2e-3),
+            (29, 18, 0.002, 0.5, 1e-6),
         ] {
             let (cost, ys) = random_problem(ns, nt, 3, ns as u64);
             let plain = SinkhornTransport::new(eps, 1000)
@@ -1352,31 +1688,54 @@ mod tests {
                 plain.is_none() || eps > 1e-3,
                 "the smallest ε takes the log domain"
             );
-            let fused = ClassRegularisedTransport::new(eps, eta, 10)
-                .unwrap()
-                .coupling(&cost, &ys, 3);
+            let solver = ClassRegularisedTransport::new(eps, eta, 10).unwrap();
+            LOG_SOLVES.with(|c| c.set(0));
+            let wide = solver.clone().with_f64_kernel().coupling(&cost, &ys, 3);
+            assert!(
+                eps > 1e-3 || LOG_SOLVES.with(|c| c.get()) > 0,
+                "no log-domain solve at ε {eps}"
+            );
+            F32_SOLVES.with(|c| c.set(0));
+            let fused = solver.coupling(&cost, &ys, 3);
+            singles += F32_SOLVES.with(|c| c.get());
             let direct = direct_class_regularised(&cost, &ys, 3, eps, eta, 10);
-            // The same path (the same steps; objectives within 1e-8 relative each step, checked
-            // when this was written), so the same coupling up to the inner solves' tolerance,
-            // which the large-η problem amplifies to ~5e-6 of the largest entry.
+            // The f64 kernel: the same path as the direct computation (the same steps;
+            // objectives within 1e-8 relative each step, checked when this was written), so
+            // the same coupling up to the inner solves' tolerance, which the large-η problem
+            // amplifies to ~5e-6 of the largest entry.
             let scale = direct.iter().cloned().fold(0.0, f64::max);
-            let worst = fused
-                .iter()
-                .zip(&direct)
-                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            let worst = |a: &Array2<f64>, b: &Array2<f64>| {
+                a.iter()
+                    .zip(b)
+                    .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+                    / scale
+            };
+            let obj = |g: &Array2<f64>| objective(&cost, &ys, g, eps, eta);
+            let (ow, od, of) = (obj(&wide), obj(&direct), obj(&fused));
             assert!(
-                worst < 2e-5 * scale,
-                "{ns}×{nt}, ε {eps}, η {eta}: fused and direct differ by {worst} (largest {scale})"
-            );
-            let (of, od) = (
-                objective(&cost, &ys, &fused, eps, eta),
-                objective(&cost, &ys, &direct, eps, eta),
+                worst(&wide, &direct) < 2e-5,
+                "{ns}×{nt}, ε {eps}, η {eta}: f64 kernel and direct differ by {} of the largest entry",
+                worst(&wide, &direct)
             );
             assert!(
-                (of - od).abs() <= 1e-7 * od.abs(),
-                "objectives {of} and {od}"
+                (ow - od).abs() <= 1e-7 * od.abs(),
+                "objectives {ow} and {od}"
+            );
+            // The f32 kernel (where its range allows and its solves converge): the kernel's
+            // rounding (6e-8) is amplified as the inner tolerance is, to 6e-4 of the largest
+            // entry in the large-η problem (measured), with the same steps and an objective
+            // within 1e-6. The log-domain problem's solves never take it.
+            assert!(
+                worst(&fused, &wide) < f32_tol,
+                "{ns}×{nt}, ε {eps}, η {eta}: f32 and f64 kernels differ by {} of the largest entry",
+                worst(&fused, &wide)
+            );
+            assert!(
+                (of - ow).abs() <= 1e-6 * ow.abs(),
+                "objectives {of} and {ow}"
             );
         }
+        assert!(singles > 0, "no solve on an f32 kernel");
         assert!(SHORT_STEPS.with(|c| c.get()) > 0, "no line search halved");
     }
 
