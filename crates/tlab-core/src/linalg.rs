@@ -1109,6 +1109,25 @@ impl pulp::NullaryFnOnce for DotsAxpyF32<'_> {
             }
             let (acc_body, acc_tail) = self.acc.split_at_mut(quad);
             let (acc4, _) = <pulp::x86::V3 as Simd>::as_mut_simd_f64s(acc_body);
+            if r == 4 && s.iter().all(|&sj| sj != 0.0) {
+                // The four rows in one pass over acc, row by row for each entry: the same
+                // operations in the same order as the loop below.
+                let sv: [pulp::f64x4; 4] = core::array::from_fn(|j| simd.splat_f64x4(s[j]));
+                let [r0, r1, r2, r3] = rows4;
+                let entries = acc4.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3);
+                for ((((t, &a0), &a1), &a2), &a3) in entries {
+                    let mut x = simd.mul_add_f64x4(simd.convert_f32x4_to_f64x4(a0), sv[0], *t);
+                    x = simd.mul_add_f64x4(simd.convert_f32x4_to_f64x4(a1), sv[1], x);
+                    x = simd.mul_add_f64x4(simd.convert_f32x4_to_f64x4(a2), sv[2], x);
+                    *t = simd.mul_add_f64x4(simd.convert_f32x4_to_f64x4(a3), sv[3], x);
+                }
+                for (q, t) in acc_tail.iter_mut().enumerate() {
+                    for (row, &sj) in rows.iter().zip(&s) {
+                        *t = f64::from(row[quad + q]).mul_add(sj, *t);
+                    }
+                }
+                continue;
+            }
             for j in 0..r {
                 if s[j] == 0.0 {
                     continue;
