@@ -172,7 +172,7 @@ impl SinkhornTransport {
                 if w == 1.0 {
                     a / d
                 } else {
-                    uo * (a / (uo * d)).powf(w)
+                    uo * relax_pow(a / (uo * d), w)
                 }
             };
             let (us, acc) = (
@@ -194,7 +194,7 @@ impl SinkhornTransport {
             if w == 1.0 {
                 v = kt_u.mapv(|x| b / x);
             } else {
-                v.zip_mut_with(&kt_u, |vj, &s| *vj *= (b / (*vj * s)).powf(w));
+                v.zip_mut_with(&kt_u, |vj, &s| *vj *= relax_pow(b / (*vj * s), w));
             }
             if !u.iter().chain(v.iter()).all(|x| x.is_finite()) {
                 if w == 1.0 {
@@ -271,6 +271,19 @@ impl SinkhornTransport {
             *v = (*v + f[i] + g[j]).exp();
         }
         gamma
+    }
+}
+
+/// `x^w` for a relaxed sweep's factor (1 < w < 2) as `exp(w ln x)`, the exponential
+/// [`tlab_core::vmath::exp_poly`] (inlined): within a few ulp of `powf` (the relative error
+/// is about `|w ln x|` ulp), at about half its cost; a relaxed sweep takes one per row and one
+/// per column. A zero, infinite or NaN `x` goes to `powf`, so an overflow is caught as before.
+#[inline(always)]
+fn relax_pow(x: f64, w: f64) -> f64 {
+    if x > 0.0 && x.is_finite() {
+        tlab_core::vmath::exp_poly(w * x.ln())
+    } else {
+        x.powf(w)
     }
 }
 
