@@ -1956,22 +1956,31 @@ mod tests {
         );
     }
 
+    /// Kernel shapes for the sweep tests: with and without tails of every length, row
+    /// counts not a multiple of four.
+    const SWEEP_SHAPES: [(usize, usize); 7] = [
+        (1, 1),
+        (3, 7),
+        (4, 8),
+        (6, 9),
+        (9, 17),
+        (13, 100),
+        (37, 803),
+    ];
+
+    /// Uniform values in [0, 1) from `xorshift(seed)`'s top 53 bits.
+    fn unit_uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut bits64 = xorshift(seed);
+        move || (bits64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// `row_dots_axpy` gives the bits of the row-by-row ndarray loop it replaces (the
     /// Sinkhorn sweep's), with rows whose scale is zero skipped, for shapes with and
     /// without tails and row counts not a multiple of four.
     #[test]
     fn row_dots_axpy_has_the_bits_of_the_row_by_row_loop() {
-        let mut bits64 = xorshift(0x2545_F491_4F6C_DD1D);
-        let mut next = move || (bits64() >> 11) as f64 / (1u64 << 53) as f64;
-        for (m, n) in [
-            (1, 1),
-            (3, 7),
-            (4, 8),
-            (6, 9),
-            (9, 17),
-            (13, 100),
-            (37, 803),
-        ] {
+        let mut next = unit_uniform(0x2545_F491_4F6C_DD1D);
+        for (m, n) in SWEEP_SHAPES {
             let mut k = Array2::from_shape_simple_fn((m, n), &mut next);
             if m > 4 {
                 k.row_mut(2).fill(0.0); // its scale is 0: skipped
@@ -2017,17 +2026,8 @@ mod tests {
     /// with the f64 `row_dots_axpy` on the widened kernel to rounding (other sum orders).
     #[test]
     fn row_dots_axpy_f32_matches_its_scalar_loop_and_the_f64_kernel() {
-        let mut bits64 = xorshift(0x9E37_79B9_7F4A_7C15);
-        let mut next = move || (bits64() >> 11) as f64 / (1u64 << 53) as f64;
-        for (m, n) in [
-            (1, 1),
-            (3, 7),
-            (4, 8),
-            (6, 9),
-            (9, 17),
-            (13, 100),
-            (37, 803),
-        ] {
+        let mut next = unit_uniform(0x9E37_79B9_7F4A_7C15);
+        for (m, n) in SWEEP_SHAPES {
             let mut k: Vec<f32> = (0..m * n).map(|_| next() as f32).collect();
             if m > 4 {
                 k[2 * n..3 * n].fill(0.0);
