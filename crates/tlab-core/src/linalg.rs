@@ -1083,8 +1083,7 @@ impl pulp::NullaryFnOnce for DotsAxpyF32<'_> {
         let (vv, _) = <pulp::x86::V3 as Simd>::as_simd_f64s(&self.v[..body]);
         for i0 in (0..m).step_by(4) {
             let r = (m - i0).min(4);
-            let rows: [&[f32]; 4] =
-                core::array::from_fn(|j| &self.k[(i0 + j.min(r - 1)) * n..][..n]);
+            let rows = four_rows(self.k, n, i0, r);
             let rows4: [&[pulp::f32x4]; 4] =
                 core::array::from_fn(|j| pulp::bytemuck::cast_slice(&rows[j][..quad]));
             let zero = simd.splat_f64x4(0.0);
@@ -1212,7 +1211,7 @@ impl pulp::WithSimd for DotsAxpy<'_> {
 
 /// Rows `i0 .. i0 + r` (r ≤ 4) of a row-major matrix with rows of `n`; the slots past the
 /// last row repeat it (their results are dropped).
-fn four_rows(a: &[f64], n: usize, i0: usize, r: usize) -> [&[f64]; 4] {
+fn four_rows<T>(a: &[T], n: usize, i0: usize, r: usize) -> [&[T]; 4] {
     core::array::from_fn(|j| &a[(i0 + j.min(r - 1)) * n..][..n])
 }
 

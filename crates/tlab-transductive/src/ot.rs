@@ -525,11 +525,14 @@ impl ClassRegularisedTransport {
         let orig = cost.as_slice().expect("standard layout");
         let ea: Vec<f64> = reduced.alpha.iter().map(|a| (-a / eps).exp()).collect();
         let eb: Vec<f64> = reduced.beta.iter().map(|b| (-b / eps).exp()).collect();
+        let least = |v: &[f64]| v.iter().fold(f64::INFINITY, |m, &x| m.min(x));
         let ys = ys.as_slice().expect("contiguous");
         let ctx = Pass {
             cs,
             ea: &ea,
             eb: &eb,
+            ea_min: least(&ea),
+            eb_min: least(&eb),
             ys,
             nt,
             eps,
@@ -583,8 +586,6 @@ impl ClassRegularisedTransport {
             let start = warm.take();
             let mut scaled = None;
             let mut single = false;
-            let k = k64.get_or_insert_with(|| Array2::zeros((ns, nt)));
-            let k = k.as_slice_mut().expect("standard layout");
             let tried_f32 = f32_ok;
             let range = if tried_f32 {
                 let range = ctx.kernel_pass(g, w, base.as_deref(), &mut k32, &mut col_max);
@@ -594,9 +595,11 @@ impl ClassRegularisedTransport {
                 }
                 range
             } else {
-                ctx.kernel_pass(g, w, None, k, &mut col_max)
+                let k = k64.get_or_insert_with(|| Array2::zeros((ns, nt)));
+                let ks = k.as_slice_mut().expect("standard layout");
+                ctx.kernel_pass(g, w, None, ks, &mut col_max)
             };
-            if ctx.unreduced_floor(&range, g, w) >= 1e-200 {
+            if ctx.unreduced_in_range(&range, g, w) {
                 if f32_ok && range.floor >= F32_FLOOR {
                     let omega = relax;
                     let kr = KernelRef::F32 { k: &k32, ns, nt };
@@ -610,11 +613,12 @@ impl ClassRegularisedTransport {
                     }
                 }
                 if !single {
+                    let k = k64.get_or_insert_with(|| Array2::zeros((ns, nt)));
                     if tried_f32 {
-                        ctx.kernel_pass(g, w, None, k, &mut col_max);
+                        let ks = k.as_slice_mut().expect("standard layout");
+                        ctx.kernel_pass(g, w, None, ks, &mut col_max);
                     }
-                    let k = ndarray::ArrayView2::from_shape((ns, nt), &*k).expect("n_s × n_t");
-                    scaled = self.sinkhorn.scalings(KernelRef::F64(k), start, &mut relax);
+                    scaled = self.sinkhorn.scalings(&*k, start, &mut relax);
                 }
             }
             let analytic = Lg::Analytic {
@@ -637,27 +641,18 @@ impl ClassRegularisedTransport {
                         lnu.as_slice().expect("contiguous"),
                         lnv.as_slice().expect("contiguous"),
                     );
+                    let sc = Scalings {
+                        u: us,
+                        v: vs,
+                        lnu: lnus,
+                        lnv: lnvs,
+                    };
                     let step = match k64.as_ref().filter(|_| !single) {
                         Some(k) => {
-                            let sc = Scalings {
-                                k: k.as_slice().expect("standard layout"),
-                                u: us,
-                                v: vs,
-                                lnu: lnus,
-                                lnv: lnvs,
-                            };
-                            ctx.step_pass(g, Some(lg), w, Some(&sc), gp, &[], sq)
+                            let k = k.as_slice().expect("standard layout");
+                            ctx.step_pass(g, Some(lg), w, Some((k, &sc)), gp, &[], sq)
                         }
-                        None => {
-                            let sc = Scalings {
-                                k: &k32[..],
-                                u: us,
-                                v: vs,
-                                lnu: lnus,
-                                lnv: lnvs,
-                            };
-                            ctx.step_pass(g, Some(lg), w, Some(&sc), gp, &[], sq)
-                        }
+                        None => ctx.step_pass(g, Some(lg), w, Some((&k32, &sc)), gp, &[], sq),
                     };
                     *warm = Some(v);
                     (step, Some((lnu.to_vec(), lnv.to_vec())))
@@ -792,9 +787,11 @@ thread_local! {
 /// and the constant that restores the objective, the source classes and the parameters.
 struct Pass<'a> {
     cs: &'a [f64],
-    /// `e^{−α_i/ε}` and `e^{−β_j/ε}` ([`reduced_cost`]).
+    /// `e^{−α_i/ε}` and `e^{−β_j/ε}` ([`reduced_cost`]), and the smallest of each.
     ea: &'a [f64],
     eb: &'a [f64],
+    ea_min: f64,
+    eb_min: f64,
     ys: &'a [usize],
     nt: usize,
     eps: f64,
@@ -804,9 +801,8 @@ struct Pass<'a> {
     floor_log: f64,
 }
 
-/// A solve's kernel and scalings: γ*_ij = (k_ij u_i) v_j, with ln u and ln v.
-struct Scalings<'a, E> {
-    k: &'a [E],
+/// A solve's scalings: γ*_ij = (k_ij u_i) v_j for its kernel k, with ln u and ln v.
+struct Scalings<'a> {
     u: &'a [f64],
     v: &'a [f64],
     lnu: &'a [f64],
@@ -829,10 +825,10 @@ fn exp_neg_unit_coefficients() -> [f64; 10] {
     c
 }
 
-/// `exp(−t)` for t ∈ [0, 1] (`c` from [`exp_neg_unit_coefficients`]): the degree-9 Taylor polynomial about 1/2, within 8e-10
-/// relative (the remainder is at most 0.5¹⁰/10! times e^{1/2} relative to e^{−(t−1/2)};
-/// 4.2e-10 measured), far below an f32 kernel's rounding (6e-8).
-/// Outside [0, 1] it is not used.
+/// `exp(−t)` for t ∈ [0, 1] (`c` from [`exp_neg_unit_coefficients`]): the degree-9 Taylor
+/// polynomial about 1/2, within 8e-10 relative (the remainder is at most 0.5¹⁰/10! times
+/// e^{1/2} relative to e^{−(t−1/2)}; 4.2e-10 measured), far below an f32 kernel's rounding
+/// (6e-8). Outside [0, 1] it is not used.
 #[inline(always)]
 fn exp_neg_unit(t: f64, c: &[f64; 10]) -> f64 {
     let x = t - 0.5;
@@ -857,7 +853,7 @@ fn exp_neg_unit_x4(simd: V3, t: pulp::f64x4, c: &[f64; 10]) -> pulp::f64x4 {
 
 /// A kernel pass's range: the smallest of the kernel's row and column maxima (below
 /// [`F32_FLOOR`] the kernel is kept in f64), and bounds for the same of the kernel of the
-/// unreduced cost, `e^{−α_i/ε} k_ij e^{−β_j/ε}` ([`reduced_cost`]; `Pass::unreduced_floor`).
+/// unreduced cost, `e^{−α_i/ε} k_ij e^{−β_j/ε}` ([`reduced_cost`]; `Pass::unreduced_in_range`).
 /// Where that is below 1e-200 the solve takes the log domain, as it did before costs were
 /// reduced, where the plain scalings of the unreduced kernel would overflow.
 struct KernelRange {
@@ -1001,15 +997,13 @@ impl Pass<'_> {
         })
     }
 
-    /// Whether the unreduced kernel's smallest row or column maximum is at least 1e-200,
-    /// as 1 or 0: from the pass's bounds where they settle it (always, at moderate ε: the
-    /// smallest `e^{−β_j/ε}` times the smallest `e^{−α_i/ε} · max_j k_ij` is a lower bound for
-    /// the row maxima, likewise for the columns), else from a pass over the entries.
-    fn unreduced_floor(&self, range: &KernelRange, g: &[f64], w: &[f64]) -> f64 {
-        let least = |v: &[f64]| v.iter().fold(f64::INFINITY, |m, &x| m.min(x));
-        let (ea_min, eb_min) = (least(self.ea), least(self.eb));
-        if range.row_bound * eb_min >= 1e-200 && range.col_bound * ea_min >= 1e-200 {
-            return 1.0;
+    /// Whether the unreduced kernel's smallest row or column maximum is at least 1e-200:
+    /// from the pass's bounds where they settle it (always, at moderate ε: the smallest
+    /// `e^{−β_j/ε}` times the smallest `e^{−α_i/ε} · max_j k_ij` is a lower bound for the
+    /// row maxima, likewise for the columns), else from a pass over the entries.
+    fn unreduced_in_range(&self, range: &KernelRange, g: &[f64], w: &[f64]) -> bool {
+        if range.row_bound * self.eb_min >= 1e-200 && range.col_bound * self.ea_min >= 1e-200 {
+            return true;
         }
         let nt = self.nt;
         let mut col = vec![0.0f64; nt];
@@ -1025,14 +1019,11 @@ impl Pass<'_> {
             }
             floor = floor.min(rmax);
         }
-        if col.iter().fold(floor, |f, &m| f.min(m)) >= 1e-200 {
-            1.0
-        } else {
-            0.0
-        }
+        col.iter().fold(floor, |f, &m| f.min(m)) >= 1e-200
     }
 
-    /// One pass over the candidate γ*: formed from `scaled` and written over `cand`, or,
+    /// One pass over the candidate γ*: formed from `scaled` (a solve's kernel and
+    /// scalings) and written over `cand`, or,
     /// when `scaled` is `None`, read from `cand` with its logarithms `cand_logs`. It gives
     /// γ*'s objective and adds its squared group norms into `sq`, and, given ln γ (`lg`),
     /// the slope from γ (`g`, weights `w`) along γ* − γ. Sums run in four interleaved lanes
@@ -1043,7 +1034,7 @@ impl Pass<'_> {
         g: &[f64],
         lg: Option<Lg<'_>>,
         w: &[f64],
-        scaled: Option<&Scalings<'_, E>>,
+        scaled: Option<(&[E], &Scalings<'_>)>,
         cand: &mut [f64],
         cand_logs: &[f64],
         sq: &mut [f64],
@@ -1237,7 +1228,7 @@ struct StepTask<'a, E> {
     g: &'a [f64],
     lg: Option<Lg<'a>>,
     w: &'a [f64],
-    scaled: Option<&'a Scalings<'a, E>>,
+    scaled: Option<(&'a [E], &'a Scalings<'a>)>,
     cand: &'a mut [f64],
     cand_logs: &'a [f64],
     sq: &'a mut [f64],
@@ -1269,7 +1260,7 @@ impl<E: KernelEntry> PassTask for StepTask<'_, E> {
             };
             let wrow = &self.w[c * nt..][..nt];
             let sqrow = &mut sq[c * nt..][..nt];
-            let krow = self.scaled.map(|sc| &sc.k[r.clone()]);
+            let krow = self.scaled.map(|(k, _)| &k[r.clone()]);
             // ln γ for this row: stored, or from γ_prev (in `nrow` until overwritten).
             let lg_row = self.lg.map(|lg| match lg {
                 Lg::Explicit(l) => (Some(&l[r.clone()]), None),
@@ -1297,7 +1288,7 @@ impl<E: KernelEntry> PassTask for StepTask<'_, E> {
                     simd4(&wrow[..done]),
                 );
                 let nl4 = simd4(&nlrow[..done.min(nlrow.len())]);
-                let scaled = self.scaled.zip(krow).map(|(sc, krow)| {
+                let scaled = self.scaled.zip(krow).map(|((_, sc), krow)| {
                     (
                         pulp::bytemuck::cast_slice::<E, E::Quad>(&krow[..done]),
                         simd4(&sc.v[..done]),
@@ -1392,7 +1383,7 @@ impl<E: KernelEntry> PassTask for StepTask<'_, E> {
                 entropy = pulp::cast(en);
             }
             let fast = match (self.scaled, krow, lg_row) {
-                (Some(sc), Some(krow), Some((None, Some(an)))) => Some((sc, krow, an)),
+                (Some((_, sc)), Some(krow), Some((None, Some(an)))) => Some((sc, krow, an)),
                 _ => None,
             };
             if let Some((sc, krow, (wp, lnupi, lnvp))) = fast {
@@ -1429,7 +1420,7 @@ impl<E: KernelEntry> PassTask for StepTask<'_, E> {
                     _ => 0.0,
                 };
                 let (gn, lgn) = match (self.scaled, krow) {
-                    (Some(sc), Some(krow)) => {
+                    (Some((_, sc)), Some(krow)) => {
                         let gn = (krow[j].load() * sc.u[i]) * sc.v[j];
                         let lgn = l.mul_add(neg_inv_eps, sc.lnu[i] + sc.lnv[j]);
                         nrow[j] = gn;
