@@ -54,9 +54,11 @@ impl Adapter for SubspaceAlignment {
         let ps = self.axes(source.x(), seed)?;
         let pt = self.axes(target.x(), seed ^ 0x7a)?;
         let align = ps.dot(&ps.t().dot(&pt));
+        // The two n × d × dim projections on faer (twice ndarray's `dot` at these sizes).
+        use tlab_core::linalg::matmul;
         Ok(Embedded {
-            source: source.x().dot(&align),
-            target: target.x().dot(&pt),
+            source: matmul(source.x(), false, align.view(), false)?,
+            target: matmul(target.x(), false, pt.view(), false)?,
         })
     }
 }
