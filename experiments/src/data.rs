@@ -1,83 +1,128 @@
-//! Parquet input (polars lives in this crate only): a labelled domain from a Parquet file
-//! whose label column is named by the caller; every other column is a numeric feature.
+//! Parquet input (polars lives in this crate only): the [`TableReader`] through which a
+//! dataset description's Parquet domains are read, and the column listing of
+//! `tlab data inspect`.
 
-use std::fs::File;
 use std::path::Path;
 
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use polars::prelude::*;
-use tlab_core::LabeledDomain;
+use tlab_core::dataset::TableReader;
+use tlab_core::io::{select_columns, ClassId, ColumnSelection};
+use tlab_core::CoreError;
 
-use crate::error::{Error, Result};
+/// Reads Parquet tables for tlab-core's dataset loader.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParquetTables;
 
-pub fn load_parquet_domain(path: &Path, label_column: &str, name: &str) -> Result<LabeledDomain> {
-    let bad = |detail: String| Error::Data {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let file = File::open(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let df = ParquetReader::new(file)
+fn bad(path: &Path, reason: String) -> CoreError {
+    CoreError::Dataset {
+        origin: path.display().to_string(),
+        detail: reason,
+    }
+}
+
+/// The whole table.
+pub fn read_parquet(path: &Path) -> tlab_core::Result<DataFrame> {
+    let file = tlab_core::io::open_regular_file(path)?;
+    ParquetReader::new(file)
         .finish()
-        .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if !names.iter().any(|n| n == label_column) {
-        return Err(bad(format!(
-            "label column `{label_column}` not found (columns: {})",
-            names.join(", ")
-        )));
-    }
-    let n = df.height();
-    let features: Vec<&String> = names.iter().filter(|c| *c != label_column).collect();
-    let mut x = Array2::<f64>::zeros((n, features.len()));
-    for (j, c) in features.iter().enumerate() {
-        let col = df
-            .column(c)
-            .and_then(|s| s.cast(&DataType::Float64))
-            .map_err(|e| bad(format!("column `{c}` is not numeric: {e}")))?;
-        for (i, v) in col
-            .f64()
-            .map_err(|e| bad(e.to_string()))?
+        .map_err(|e| CoreError::Corrupt {
+            path: path.to_path_buf(),
+            format: "Parquet",
+            reason: e.to_string(),
+        })
+}
+
+/// (column, dtype) of every column, and the row count.
+pub fn parquet_columns(path: &Path) -> tlab_core::Result<(Vec<(String, String)>, usize)> {
+    let df = read_parquet(path)?;
+    Ok((
+        df.columns()
             .iter()
-            .enumerate()
-        {
-            x[(i, j)] =
-                v.ok_or_else(|| bad(format!("column `{c}` has a missing value at row {i}")))?;
+            .map(|c| (c.name().to_string(), c.dtype().to_string()))
+            .collect(),
+        df.height(),
+    ))
+}
+
+/// One column's values as class ids (integers, or text).
+pub fn parquet_labels(path: &Path, df: &DataFrame, name: &str) -> tlab_core::Result<Vec<ClassId>> {
+    let col = df
+        .column(name)
+        .map_err(|e| bad(path, e.to_string()))?
+        .as_materialized_series()
+        .clone();
+    let as_ids = |col: &Series| -> std::result::Result<Vec<ClassId>, String> {
+        if col.dtype().is_integer() {
+            let c = col.cast(&DataType::Int64).map_err(|e| e.to_string())?;
+            c.i64()
+                .map_err(|e| e.to_string())?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.map(ClassId::Int).ok_or(format!("row {i} has no label")))
+                .collect()
+        } else if col.dtype().is_float() {
+            let c = col.cast(&DataType::Float64).map_err(|e| e.to_string())?;
+            let v: Vec<f64> = c
+                .f64()
+                .map_err(|e| e.to_string())?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.ok_or(format!("row {i} has no label")))
+                .collect::<std::result::Result<_, _>>()?;
+            tlab_core::io::class_ids_from_f64(name, &v).map_err(|e| e.to_string())
+        } else {
+            let c = col.cast(&DataType::String).map_err(|e| e.to_string())?;
+            c.str()
+                .map_err(|e| e.to_string())?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.map(ClassId::parse).ok_or(format!("row {i} has no label")))
+                .collect()
         }
-    }
-    tlab_core::domain::check_finite(&path.display().to_string(), x.view())?;
-    let labels = df
-        .column(label_column)
-        .and_then(|s| s.cast(&DataType::Int64))
-        .map_err(|e| {
-            bad(format!(
-                "label column `{label_column}` must hold integer classes: {e}"
-            ))
-        })?;
-    let mut y = Vec::with_capacity(n);
-    for (i, v) in labels
-        .i64()
-        .map_err(|e| bad(e.to_string()))?
-        .iter()
-        .enumerate()
-    {
-        match v {
-            Some(v) if v >= 0 => y.push(v as usize),
-            other => {
-                return Err(bad(format!(
-                    "label {other:?} at row {i}: classes must be integers ≥ 0"
-                )))
+    };
+    as_ids(&col).map_err(|e| bad(path, format!("label column `{name}`: {e}")))
+}
+
+impl TableReader for ParquetTables {
+    fn read_table(
+        &self,
+        path: &Path,
+        features: &ColumnSelection,
+        label: &str,
+    ) -> tlab_core::Result<(Array2<f64>, Vec<ClassId>)> {
+        let df = read_parquet(path)?;
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (cols, _) = select_columns(path, &names, features, label)?;
+        let n = df.height();
+        let mut x = Array2::<f64>::zeros((n, cols.len()));
+        for (j, &c) in cols.iter().enumerate() {
+            let name = &names[c];
+            let col = df
+                .column(name)
+                .and_then(|s| s.cast(&DataType::Float64))
+                .map_err(|e| bad(path, format!("column `{name}` is not numeric: {e}")))?;
+            for (i, v) in col
+                .f64()
+                .map_err(|e| bad(path, e.to_string()))?
+                .iter()
+                .enumerate()
+            {
+                x[(i, j)] = v.ok_or_else(|| {
+                    bad(
+                        path,
+                        format!("column `{name}` has a missing value at row {i}"),
+                    )
+                })?;
             }
         }
+        let labels = parquet_labels(path, &df, label)?;
+        Ok((x, labels))
     }
-    let k = y.iter().max().map_or(0, |m| m + 1);
-    Ok(LabeledDomain::new(name, x, Array1::from(y), k)?)
 }
 
 #[cfg(test)]
@@ -86,7 +131,7 @@ mod tests {
 
     fn write(dir: &Path, name: &str, mut df: DataFrame) -> std::path::PathBuf {
         let p = dir.join(name);
-        ParquetWriter::new(File::create(&p).unwrap())
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
             .finish(&mut df)
             .unwrap();
         p
@@ -95,31 +140,25 @@ mod tests {
     #[test]
     fn loads_and_rejects() {
         let dir = tempfile::tempdir().unwrap();
-        let df = df!("a" => [1.0, 2.0, 3.0], "b" => [4i32, 5, 6], "label" => [0i64, 1, 0]).unwrap();
+        let df =
+            df!("a" => [1.0, 2.0, 3.0], "b" => [4i32, 5, 6], "label" => ["x", "y", "x"]).unwrap();
         let p = write(dir.path(), "ok.parquet", df);
-        let d = load_parquet_domain(&p, "label", "pq").unwrap();
-        assert_eq!(d.x().row(1).to_vec(), vec![2.0, 5.0]);
-        assert_eq!(d.y().to_vec(), vec![0, 1, 0]);
-        let e = load_parquet_domain(&p, "y", "pq").unwrap_err().to_string();
-        assert!(e.contains("`y` not found") && e.contains("label"), "{e}");
-        let nan = write(
-            dir.path(),
-            "nan.parquet",
-            df!("a" => [1.0, f64::NAN], "label" => [0i64, 1]).unwrap(),
-        );
-        assert!(load_parquet_domain(&nan, "label", "pq")
+        let all = ColumnSelection::AllButLabel;
+        let (x, y) = ParquetTables.read_table(&p, &all, "label").unwrap();
+        assert_eq!(x.row(1).to_vec(), vec![2.0, 5.0]);
+        assert_eq!(y[1], ClassId::Text("y".into()));
+        let e = ParquetTables
+            .read_table(&p, &all, "y")
             .unwrap_err()
-            .to_string()
-            .contains("row 1, column 0"));
+            .to_string();
+        assert!(e.contains("`y` not found") && e.contains("label"), "{e}");
         let bytes = std::fs::read(&p).unwrap();
         let cut = dir.path().join("cut.parquet");
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-        let e = load_parquet_domain(&cut, "label", "pq")
+        let e = ParquetTables
+            .read_table(&cut, &all, "label")
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("cut.parquet") && e.contains("not a readable Parquet"),
-            "{e}"
-        );
+        assert!(e.contains("cut.parquet") && e.contains("Parquet"), "{e}");
     }
 }

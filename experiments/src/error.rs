@@ -19,6 +19,9 @@ pub enum Error {
     Data { path: PathBuf, detail: String },
     #[error("results store: {0}")]
     Store(String),
+    /// A sweep stopped by a failed run; the message says what is kept and how to go on.
+    #[error("{0}")]
+    Stopped(String),
     #[error("run {run}: {source}")]
     Run {
         run: String,

@@ -2,6 +2,7 @@
 //! results store (Parquet and CSV via polars) and paper-style tables.
 
 pub mod data;
+pub mod datacmd;
 pub mod error;
 pub mod methods;
 pub mod plot;

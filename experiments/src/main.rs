@@ -83,19 +83,68 @@ enum Command {
     Describe { suite: PathBuf },
     /// List datasets, methods and learners with their parameters.
     List,
+    /// Look at data files and datasets before a sweep.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DataCommand {
+    /// What a file holds: variables or columns, shapes, types, dense or sparse, and which
+    /// look like labels (.mat, .npy, .npz, .csv, .parquet).
+    Inspect { file: PathBuf },
+    /// Per domain of a dataset: samples, features, class counts, classes missing, NaN/Inf,
+    /// constant features, duplicate rows. DATASET is a benchmark name, a dataset file, or a
+    /// suite file (its dataset).
+    Check { dataset: String },
+}
+
+/// The dataset `tlab data check` names: a benchmark, a dataset description, or a suite's.
+fn dataset_arg(
+    arg: &str,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<tlab_core::Dataset> {
+    if let Ok(b) = tlab_core::registry::benchmark(arg) {
+        let dir = tlab_core::registry::resolve_data_dir(data_dir)?;
+        return Ok(b.dataset(&dir));
+    }
+    let path = std::path::Path::new(arg);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{arg}: not a benchmark ({}) and not a readable file: {e}",
+            tlab_core::registry::benchmark_names().join(", ")
+        )
+    })?;
+    let value: toml::Value = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{arg}: {e}"))?;
+    if value.get("methods").is_some() {
+        let suite = Suite::load(path)?;
+        return suite.data.dataset(data_dir)?.ok_or_else(|| {
+            anyhow::anyhow!("{arg}: its dataset is built into tlab (nothing to check)")
+        });
+    }
+    let mut spec = tlab_core::DatasetSpec::parse(&text, arg)?;
+    if spec.name.is_none() {
+        spec.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    }
+    let base = std::path::absolute(path)?
+        .parent()
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    Ok(tlab_core::Dataset { spec, base })
 }
 
 fn list() {
     println!("Benchmarks (read from --data-dir / TLAB_DATA):");
-    for b in tlab_core::registry::BENCHMARKS {
-        let d: Vec<&str> = b.domains.iter().map(|d| d.name).collect();
+    for b in tlab_core::registry::benchmarks() {
         println!(
             "  {:<22} domains: {:<32} preprocess: {}",
             b.name,
-            d.join(", "),
-            b.preprocess.name()
+            b.domain_names().join(", "),
+            b.preprocess().name()
         );
     }
+    println!("  your own: `dataset = \"data/mine.toml\"` or an inline `[dataset]` (README, \"Your own data\")");
     println!("\nBuilt-in datasets (no download):");
     println!("  synthetic   domains `family:param=value[,n=N]`:");
     for (f, p, what) in tlab_core::synthetic::SYNTHETIC_FAMILIES {
@@ -190,7 +239,7 @@ fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 fn describe(suite: &Suite) {
     let runs = tlab_experiments::runner::expand(suite);
     let pairs = suite.expand_pairs();
-    println!("suite {} — dataset `{}`", suite.name, suite.dataset);
+    println!("suite {} — dataset `{}`", suite.name, suite.dataset_name());
     if !suite.description.is_empty() {
         println!("{}", suite.description.trim());
     }
@@ -259,6 +308,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ..Default::default()
     };
     let suites = match cli.command {
+        Some(Command::Data {
+            command: DataCommand::Inspect { file },
+        }) => {
+            print!("{}", tlab_experiments::datacmd::inspect(&file)?);
+            return Ok(());
+        }
+        Some(Command::Data {
+            command: DataCommand::Check { dataset },
+        }) => {
+            let d = dataset_arg(&dataset, cli.data_dir.as_deref())?;
+            let (report, problems) = tlab_experiments::datacmd::check(&d)?;
+            print!("{report}");
+            if problems > 0 {
+                anyhow::bail!(
+                    "{problems} problem(s) in dataset {} (listed above)",
+                    d.name()
+                );
+            }
+            return Ok(());
+        }
         Some(Command::List) => {
             list();
             return Ok(());

@@ -6,15 +6,15 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use tlab_core::synthetic::{builtin_pair, BUILTIN_DATASETS};
-use tlab_core::{make_task, registry, Classifier, LabelBudget, LabeledDomain};
+use tlab_core::synthetic::builtin_pair;
+use tlab_core::{make_task, Classifier, LabelBudget, LabeledDomain};
 
 use crate::error::{Error, Result};
 use crate::methods::{
     run_cluster, run_detect, run_method, run_multi_task, run_transitive, Outcome,
 };
 use crate::store::Row;
-use crate::suite::{MethodEntry, Suite, Task};
+use crate::suite::{DataSource, MethodEntry, Suite, Task};
 
 /// One unit of work: a pair, a method, a label budget and a seed.
 #[derive(Debug, Clone)]
@@ -79,38 +79,98 @@ pub fn expand(suite: &Suite) -> Vec<Run<'_>> {
 
 type Pairs = HashMap<(String, String), (LabeledDomain, LabeledDomain)>;
 
-/// Loads the domains of the given pairs once each (a benchmark's from the data directory).
-fn load_pairs(
+/// The domains the runs need: built-in ones drawn per pair, described ones (a registered
+/// benchmark's or the user's) loaded once through the dataset's one class set.
+struct Domains {
+    pairs: Pairs,
+    named: HashMap<String, LabeledDomain>,
+    files: Vec<tlab_core::dataset::FileRecord>,
+    base: Option<std::path::PathBuf>,
+    classes: Vec<tlab_core::io::ClassId>,
+}
+
+fn load_domains(
     suite: &Suite,
     wanted: &[(String, String)],
     data_dir: Option<&Path>,
-) -> Result<Pairs> {
-    let mut out = HashMap::new();
-    if BUILTIN_DATASETS.contains(&suite.dataset.as_str()) {
+) -> Result<Domains> {
+    let mut pairs = HashMap::new();
+    let mut named = HashMap::new();
+    let extra: Vec<&String> = suite
+        .methods
+        .iter()
+        .flat_map(|m| m.via.iter().chain(&m.extra_tasks))
+        .collect();
+    if let DataSource::Builtin(name) = &suite.data {
+        let pre = suite.preprocess.unwrap_or_default();
         for (s, t) in wanted.iter().cloned() {
-            let (ds, dt) = builtin_pair(&suite.dataset, &s, &t, suite.data_seed)?;
-            let pre = suite.preprocess.unwrap_or_default();
+            let (ds, dt) = builtin_pair(name, &s, &t, suite.data_seed)?;
             let ds = ds.clone().with_features(pre.apply(ds.x().to_owned()))?;
             let dt = dt.clone().with_features(pre.apply(dt.x().to_owned()))?;
-            out.insert((s, t), (ds, dt));
+            pairs.insert((s, t), (ds, dt));
         }
-        return Ok(out);
-    }
-    let bench = registry::benchmark(&suite.dataset)?;
-    let dir = registry::resolve_data_dir(data_dir)?;
-    let mut domains: HashMap<String, LabeledDomain> = HashMap::new();
-    for (s, t) in wanted {
-        for d in [s, t] {
-            if !domains.contains_key(d) {
-                domains.insert(d.clone(), bench.load(&dir, d, suite.preprocess)?);
+        for d in extra {
+            if !named.contains_key(d) {
+                let role = if suite.methods.iter().any(|m| m.via.contains(d)) {
+                    "intermediate"
+                } else {
+                    "extra task"
+                };
+                let x = tlab_core::synthetic::builtin_domain(name, d, suite.data_seed, role)?;
+                named.insert(
+                    d.clone(),
+                    x.clone().with_features(pre.apply(x.x().to_owned()))?,
+                );
             }
         }
-        out.insert(
-            (s.clone(), t.clone()),
-            (domains[s].clone(), domains[t].clone()),
-        );
+        return Ok(Domains {
+            pairs,
+            named,
+            files: Vec::new(),
+            base: None,
+            classes: Vec::new(),
+        });
     }
-    Ok(out)
+    let dataset = suite
+        .data
+        .dataset(data_dir)?
+        .expect("validated: a described dataset");
+    let mut names: Vec<&str> = Vec::new();
+    for n in wanted.iter().flat_map(|(s, t)| [s, t]).chain(extra) {
+        if !names.contains(&n.as_str()) {
+            names.push(n);
+        }
+    }
+    let loaded = dataset.load(&names, suite.preprocess, Some(&crate::data::ParquetTables))?;
+    for d in loaded.domains {
+        named.insert(d.name().to_string(), d);
+    }
+    for (s, t) in wanted {
+        let (ds, dt) = (&named[s], &named[t]);
+        let in_source: std::collections::HashSet<usize> = ds.y().iter().copied().collect();
+        let mut missing: Vec<String> = dt
+            .y()
+            .iter()
+            .filter(|c| !in_source.contains(c))
+            .map(|&c| loaded.classes[c].to_string())
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            tracing::warn!(
+                "{s}→{t}: target classes absent from the source: {} (a model trained on the source can never predict them)",
+                missing.join(", ")
+            );
+        }
+        pairs.insert((s.clone(), t.clone()), (ds.clone(), dt.clone()));
+    }
+    Ok(Domains {
+        pairs,
+        named,
+        files: loaded.files,
+        base: Some(dataset.base),
+        classes: loaded.classes,
+    })
 }
 
 type PairMetrics = HashMap<(String, String), BTreeMap<String, f64>>;
@@ -209,54 +269,8 @@ fn pair_metrics(suite: &Suite, pairs: &Pairs) -> Result<PairMetrics> {
         .collect()
 }
 
-/// The intermediate domains of the suite's `transitive` methods, labels dropped, loaded
-/// once (a built-in one is drawn in the role `intermediate`, independent of the pair's).
 type Vias = HashMap<String, tlab_core::UnlabeledDomain>;
-
-fn load_vias(suite: &Suite, data_dir: Option<&Path>) -> Result<Vias> {
-    let mut out = HashMap::new();
-    for name in suite.methods.iter().flat_map(|m| &m.via) {
-        if out.contains_key(name) {
-            continue;
-        }
-        let d = load_domain(suite, name, "intermediate", data_dir)?;
-        out.insert(name.clone(), d.into_unlabeled().0);
-    }
-    Ok(out)
-}
-
-/// The labelled extra tasks of the suite's multi-task methods (`extra_tasks`), loaded once
-/// (a built-in one is drawn in the role `extra task`).
 type ExtraTasks = HashMap<String, LabeledDomain>;
-
-fn load_extra_tasks(suite: &Suite, data_dir: Option<&Path>) -> Result<ExtraTasks> {
-    let mut out = HashMap::new();
-    for name in suite.methods.iter().flat_map(|m| &m.extra_tasks) {
-        if !out.contains_key(name) {
-            let d = load_domain(suite, name, "extra task", data_dir)?;
-            out.insert(name.clone(), d);
-        }
-    }
-    Ok(out)
-}
-
-/// One named domain of the suite's dataset, preprocessed as the suite says.
-fn load_domain(
-    suite: &Suite,
-    name: &str,
-    role: &str,
-    data_dir: Option<&Path>,
-) -> Result<LabeledDomain> {
-    Ok(if BUILTIN_DATASETS.contains(&suite.dataset.as_str()) {
-        let d = tlab_core::synthetic::builtin_domain(&suite.dataset, name, suite.data_seed, role)?;
-        let pre = suite.preprocess.unwrap_or_default();
-        d.clone().with_features(pre.apply(d.x().to_owned()))?
-    } else {
-        let bench = registry::benchmark(&suite.dataset)?;
-        let dir = registry::resolve_data_dir(data_dir)?;
-        bench.load(&dir, name, suite.preprocess)?
-    })
-}
 
 fn execute(
     suite: &Suite,
@@ -357,7 +371,7 @@ fn execute(
     };
     Ok(Row {
         suite: suite.name.clone(),
-        dataset: suite.dataset.clone(),
+        dataset: suite.dataset_name(),
         source: run.source.clone(),
         target: run.target.clone(),
         method: m.id.clone(),
@@ -396,17 +410,25 @@ pub fn progress_bar(prefix: &str, len: usize, done: usize, quiet: bool) -> Progr
     bar
 }
 
-/// Executes the given runs in parallel (loading only the pairs they need), calling
-/// `on_row` as each finishes (in completion order, from the worker threads); returns the
-/// rows in the order of `runs`. The first error stops the sweep; rows already handed to
-/// `on_row` stay wherever it put them.
-pub fn execute_runs(
-    suite: &Suite,
-    runs: &[&Run<'_>],
-    data_dir: Option<&Path>,
-    bar: &ProgressBar,
-    on_row: &(dyn Fn(&Row) -> Result<()> + Sync),
-) -> Result<Vec<Row>> {
+/// Everything the runs of a sweep share, loaded before any run starts (so a load failure
+/// happens before a results folder exists): the pairs, intermediate and extra-task domains,
+/// the pair metrics, the source models of label-aware scores, and the files read.
+pub struct Prepared {
+    pairs: Pairs,
+    vias: Vias,
+    extra_tasks: ExtraTasks,
+    metrics: PairMetrics,
+    models: SourceModels,
+    /// Every data file read, with its sha1.
+    pub files: Vec<tlab_core::dataset::FileRecord>,
+    /// The directory the dataset's relative paths start from (described data only).
+    pub base: Option<std::path::PathBuf>,
+    /// The dataset's class set (described data only).
+    pub classes: Vec<tlab_core::io::ClassId>,
+}
+
+/// Loads what the given runs need (only their pairs).
+pub fn prepare(suite: &Suite, runs: &[&Run<'_>], data_dir: Option<&Path>) -> Result<Prepared> {
     let mut wanted: Vec<(String, String)> = Vec::new();
     for r in runs {
         let p = (r.source.clone(), r.target.clone());
@@ -414,21 +436,73 @@ pub fn execute_runs(
             wanted.push(p);
         }
     }
-    let pairs = load_pairs(suite, &wanted, data_dir)?;
-    let vias = load_vias(suite, data_dir)?;
-    let extra_tasks = load_extra_tasks(suite, data_dir)?;
-    let metrics = pair_metrics(suite, &pairs)?;
-    let models = source_models(suite, &pairs)?;
+    let domains = load_domains(suite, &wanted, data_dir)?;
+    let mut vias = HashMap::new();
+    let mut extra_tasks = HashMap::new();
+    for m in &suite.methods {
+        for d in &m.via {
+            vias.insert(d.clone(), domains.named[d].clone().into_unlabeled().0);
+        }
+        for d in &m.extra_tasks {
+            extra_tasks.insert(d.clone(), domains.named[d].clone());
+        }
+    }
+    let metrics = pair_metrics(suite, &domains.pairs)?;
+    let models = source_models(suite, &domains.pairs)?;
+    Ok(Prepared {
+        pairs: domains.pairs,
+        vias,
+        extra_tasks,
+        metrics,
+        models,
+        files: domains.files,
+        base: domains.base,
+        classes: domains.classes,
+    })
+}
+
+/// Executes the given runs in parallel on prepared data, calling `on_row` as each finishes
+/// (in completion order, from the worker threads); returns the rows in the order of
+/// `runs`. The first error stops the sweep; rows already handed to `on_row` stay wherever
+/// it put them.
+pub fn execute_prepared(
+    suite: &Suite,
+    prepared: &Prepared,
+    runs: &[&Run<'_>],
+    bar: &ProgressBar,
+    on_row: &(dyn Fn(&Row) -> Result<()> + Sync),
+) -> Result<Vec<Row>> {
+    let p = prepared;
     runs.par_iter()
         .map(|run| {
             tracing::debug!(run = %run.label(), "start");
-            let row = execute(suite, run, &pairs, &vias, &extra_tasks, &metrics, &models)?;
+            let row = execute(
+                suite,
+                run,
+                &p.pairs,
+                &p.vias,
+                &p.extra_tasks,
+                &p.metrics,
+                &p.models,
+            )?;
             on_row(&row)?;
             tracing::debug!(run = %run.label(), accuracy = row.accuracy, "done");
             bar.inc(1);
             Ok(row)
         })
         .collect()
+}
+
+/// [`prepare`] then [`execute_prepared`].
+pub fn execute_runs(
+    suite: &Suite,
+    runs: &[&Run<'_>],
+    data_dir: Option<&Path>,
+    bar: &ProgressBar,
+    on_row: &(dyn Fn(&Row) -> Result<()> + Sync),
+) -> Result<Vec<Row>> {
+    let prepared = prepare(suite, runs, data_dir)?;
+    execute_prepared(suite, &prepared, runs, bar, on_row)
 }
 
 /// Runs every run of the suite in parallel, in memory (no results folder); rows come back

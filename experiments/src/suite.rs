@@ -3,12 +3,12 @@
 //! load: an unknown key or a bad value is an error that names it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use tlab_core::registry;
 use tlab_core::synthetic::BUILTIN_DATASETS;
-use tlab_core::{LearnerSpec, Preprocess};
+use tlab_core::{Dataset, DatasetSpec, LearnerSpec, Preprocess};
 use tlab_transductive::{AdapterSpec, LabellerSpec, ReweighterSpec};
 use tlab_unsupervised::{ClusterSpec, DetectorSpec, RepresentationSpec};
 
@@ -22,8 +22,17 @@ pub struct Suite {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// A registry benchmark (`office-caltech-surf`, …) or a built-in dataset (`synthetic`, `digits`).
-    pub dataset: String,
+    /// A registered benchmark (`office-caltech-surf`, …), a built-in dataset (`synthetic`,
+    /// `digits`), a dataset file (`"data/office31.toml"`, relative to the suite), or an
+    /// inline `[dataset]` table with one `[[dataset.domains]]` entry per domain.
+    #[serde(deserialize_with = "de_dataset")]
+    pub dataset: DatasetRef,
+    /// Written by `tlab run` into the copy beside the results: the dataset as it was read
+    /// (absolute paths, every file's sha1, the class set). When present it is the dataset.
+    pub resolved_dataset: Option<DatasetSpec>,
+    /// What `dataset` resolved to.
+    #[serde(skip)]
+    pub data: DataSource,
     /// Overrides the benchmark's preprocessing protocol.
     pub preprocess: Option<Preprocess>,
     /// Seed of the built-in generators (the same for every run seed).
@@ -63,6 +72,80 @@ pub struct Suite {
     /// read exactly the suite that produced them.
     #[serde(skip)]
     pub text: String,
+}
+
+/// What a suite's `dataset` key says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatasetRef {
+    /// A benchmark, a built-in dataset, or a dataset file ending in `.toml`.
+    Name(String),
+    Inline(DatasetSpec),
+}
+
+impl Default for DatasetRef {
+    fn default() -> Self {
+        DatasetRef::Name(String::new())
+    }
+}
+
+fn de_dataset<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<DatasetRef, D::Error> {
+    use serde::de::Error as _;
+    match toml::Value::deserialize(d)? {
+        toml::Value::String(s) => Ok(DatasetRef::Name(s)),
+        v @ toml::Value::Table(_) => DatasetSpec::deserialize(v)
+            .map(DatasetRef::Inline)
+            .map_err(|e| D::Error::custom(format!("`[dataset]`: {e}"))),
+        other => Err(D::Error::custom(format!(
+            "`dataset` = {other}: a benchmark or built-in name, a dataset file (\"….toml\"), or a `[dataset]` table"
+        ))),
+    }
+}
+
+/// Where a suite's domains come from.
+#[derive(Debug, Clone, Default)]
+pub enum DataSource {
+    /// `synthetic` or `digits`, generated in the build.
+    Builtin(String),
+    /// A registered benchmark, its files under the data directory.
+    Registered(tlab_core::registry::Benchmark),
+    /// A user's description, its paths resolved.
+    Described(Dataset),
+    #[default]
+    Unresolved,
+}
+
+impl DataSource {
+    /// The dataset (a registered one's files under `data_dir`); `None` for built-in data.
+    pub fn dataset(&self, data_dir: Option<&Path>) -> crate::Result<Option<Dataset>> {
+        Ok(match self {
+            DataSource::Builtin(_) | DataSource::Unresolved => None,
+            DataSource::Registered(b) => {
+                Some(b.dataset(&tlab_core::registry::resolve_data_dir(data_dir)?))
+            }
+            DataSource::Described(d) => Some(d.clone()),
+        })
+    }
+
+    /// The description, if the data is described (registered or the user's).
+    pub fn spec(&self) -> Option<&DatasetSpec> {
+        match self {
+            DataSource::Registered(b) => Some(&b.spec),
+            DataSource::Described(d) => Some(&d.spec),
+            _ => None,
+        }
+    }
+}
+
+/// The line that starts the block `tlab run` appends to the suite copy beside its results.
+pub const RESOLVED_MARKER: &str =
+    "# ---- written by tlab run: the data these rows were computed from ----";
+
+/// The suite text without a block a previous `tlab run` appended.
+pub fn strip_resolved(text: &str) -> &str {
+    match text.find(RESOLVED_MARKER) {
+        Some(i) => text[..i].trim_end_matches('\n'),
+        None => text,
+    }
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -295,11 +378,18 @@ impl Suite {
             path: path.to_path_buf(),
             source: e,
         })?;
-        Self::parse(&text, &path.display().to_string())
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::parse_in(&text, &path.display().to_string(), dir)
     }
 
-    /// Parses and validates suite text; `origin` names it in errors.
+    /// Parses and validates suite text; `origin` names it in errors; a dataset file or
+    /// inline paths are relative to the current directory.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        Self::parse_in(text, origin, Path::new("."))
+    }
+
+    /// Parses and validates suite text whose relative paths start at `dir`.
+    pub fn parse_in(text: &str, origin: &str, dir: &Path) -> Result<Self> {
         let err = |detail: String| Error::Suite {
             origin: origin.to_string(),
             detail,
@@ -315,6 +405,7 @@ impl Suite {
             toml::from_str(text).map_err(|e| err(e.to_string()))?
         };
         suite.text = text.to_string();
+        suite.data = suite.resolve_data(dir).map_err(err)?;
         suite.validate().map_err(|detail| Error::Suite {
             origin: origin.to_string(),
             detail,
@@ -323,7 +414,85 @@ impl Suite {
     }
 
     fn is_builtin(&self) -> bool {
-        BUILTIN_DATASETS.contains(&self.dataset.as_str())
+        matches!(self.data, DataSource::Builtin(_))
+    }
+
+    /// What `dataset` names, resolved against `dir` (a dataset file's own paths are
+    /// relative to that file, inline ones to the suite).
+    fn resolve_data(&self, dir: &Path) -> std::result::Result<DataSource, String> {
+        if let Some(spec) = &self.resolved_dataset {
+            return Ok(DataSource::Described(Dataset {
+                spec: spec.clone(),
+                base: PathBuf::from("/"),
+            }));
+        }
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        match &self.dataset {
+            DatasetRef::Inline(spec) => {
+                spec.validate().map_err(|e| format!("`[dataset]`: {e}"))?;
+                Ok(DataSource::Described(Dataset {
+                    spec: spec.clone(),
+                    base: absolute(dir),
+                }))
+            }
+            DatasetRef::Name(n) if BUILTIN_DATASETS.contains(&n.as_str()) => {
+                Ok(DataSource::Builtin(n.clone()))
+            }
+            DatasetRef::Name(n) if n.ends_with(".toml") => {
+                let path = absolute(&dir.join(n));
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    format!("`dataset` = {n:?}: cannot read {}: {e}", path.display())
+                })?;
+                let mut spec = DatasetSpec::parse(&text, &path.display().to_string())
+                    .map_err(|e| e.to_string())?;
+                if spec.name.is_none() {
+                    spec.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                }
+                Ok(DataSource::Described(Dataset {
+                    spec,
+                    base: path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                }))
+            }
+            DatasetRef::Name(n) => registry::benchmark(n)
+                .map(DataSource::Registered)
+                .map_err(|_| {
+                    let mut known: Vec<&str> = registry::benchmark_names();
+                    known.extend(BUILTIN_DATASETS);
+                    format!(
+                        "`dataset` = {n:?}: unknown; allowed: {}, a dataset file (\"data/mine.toml\"), or an inline `[dataset]` table (see README, \"Your own data\")",
+                        known.join(", ")
+                    )
+                }),
+        }
+    }
+
+    /// The dataset's name as rows and tables show it.
+    pub fn dataset_name(&self) -> String {
+        match &self.data {
+            DataSource::Builtin(n) => n.clone(),
+            DataSource::Registered(b) => b.name.to_string(),
+            _ => self
+                .data
+                .spec()
+                .and_then(|s| s.name.clone())
+                .unwrap_or_else(|| self.name.clone()),
+        }
+    }
+
+    /// The domain names of a described dataset (`None` for built-in data).
+    fn domain_names(&self) -> Option<Vec<String>> {
+        self.data.spec().map(|s| s.domain_names())
+    }
+
+    fn check_domain(&self, d: &str) -> std::result::Result<(), String> {
+        match self.domain_names() {
+            Some(names) if !names.iter().any(|n| n == d) => Err(format!(
+                "unknown domain `{d}` of dataset {}; known: {}",
+                self.dataset_name(),
+                names.join(", ")
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
@@ -339,17 +508,9 @@ impl Suite {
             ));
         }
         if !self.is_builtin() {
-            let b = registry::benchmark(&self.dataset).map_err(|_| {
-                let mut known: Vec<&str> = registry::BENCHMARKS.iter().map(|b| b.name).collect();
-                known.extend(BUILTIN_DATASETS);
-                format!(
-                    "`dataset` = {:?}: unknown; allowed: {}",
-                    self.dataset,
-                    known.join(", ")
-                )
-            })?;
             for d in self.pairs.iter().flatten().chain(&self.domains) {
-                b.domain(d).map_err(|e| format!("`pairs`/`domains`: {e}"))?;
+                self.check_domain(d)
+                    .map_err(|e| format!("`pairs`/`domains`: {e}"))?;
             }
         } else if self.pairs.is_empty() && self.domains.len() < 2 {
             return Err("a built-in dataset needs `pairs`, or at least two `domains`".into());
@@ -645,12 +806,9 @@ impl Suite {
                     "method {id:?}: `extra_tasks` is only for `inductive` with `strategy = {{ kind = \"multi-task\" }}`"
                 ));
             }
-            if !self.is_builtin() {
-                let b = registry::benchmark(&self.dataset).map_err(|e| e.to_string())?;
-                for d in &m.extra_tasks {
-                    b.domain(d)
-                        .map_err(|e| format!("method {id:?}: `extra_tasks`: {e}"))?;
-                }
+            for d in &m.extra_tasks {
+                self.check_domain(d)
+                    .map_err(|e| format!("method {id:?}: `extra_tasks`: {e}"))?;
             }
         }
         match (m.method, m.via.is_empty()) {
@@ -659,13 +817,12 @@ impl Suite {
                     "method {id:?}: `transitive` needs `via = [\"domain\", ...]`, the intermediate domains"
                 ))
             }
-            (MethodKind::Transitive, false) if !self.is_builtin() => {
-                let b = registry::benchmark(&self.dataset).map_err(|e| e.to_string())?;
+            (MethodKind::Transitive, false) => {
                 for d in &m.via {
-                    b.domain(d).map_err(|e| format!("method {id:?}: `via`: {e}"))?;
+                    self.check_domain(d)
+                        .map_err(|e| format!("method {id:?}: `via`: {e}"))?;
                 }
             }
-            (MethodKind::Transitive, false) => {}
             (other, false) => {
                 return Err(format!(
                     "method {id:?}: `via` is only for `transitive`, not `{}`",
@@ -714,9 +871,7 @@ impl Suite {
                 .collect();
         }
         let domains: Vec<String> = if self.domains.is_empty() {
-            registry::benchmark(&self.dataset)
-                .map(|b| b.domains.iter().map(|d| d.name.to_string()).collect())
-                .unwrap_or_default()
+            self.domain_names().unwrap_or_default()
         } else {
             self.domains.clone()
         };
@@ -734,10 +889,11 @@ impl Suite {
     /// Short pair label for tables (`C→A` for benchmarks with letters, else the names).
     pub fn pair_label(&self, source: &str, target: &str) -> String {
         let short = |d: &str| {
-            registry::benchmark(&self.dataset)
-                .ok()
-                .and_then(|b| b.domain(d).ok())
-                .map_or_else(|| d.to_string(), |x| x.short.to_string())
+            self.data
+                .spec()
+                .and_then(|s| s.domains.iter().find(|x| x.name == d))
+                .and_then(|x| x.short.clone())
+                .unwrap_or_else(|| d.to_string())
         };
         format!("{}→{}", short(source), short(target))
     }

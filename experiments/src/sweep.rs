@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::runner::{execute_runs, expand, progress_bar, Run, RunKey};
+use crate::runner::{execute_prepared, expand, prepare, progress_bar, Prepared, Run, RunKey};
 use crate::store::{read_parquet_rows, write_atomic, write_rows, Row};
-use crate::suite::Suite;
+use crate::suite::{strip_resolved, Suite, RESOLVED_MARKER};
 
 /// `--shard i/n`: the `i`-th (1-based) of `n` deterministic slices of a sweep's runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,6 +311,13 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         .collect();
     let wanted: HashMap<RunKey, usize> = runs.iter().map(|r| (r.key(), r.index)).collect();
     check_method_ids(suite, &opts.redo)?;
+    // With no folder yet, the data is loaded first: a dataset that fails to load leaves
+    // nothing behind.
+    let mut prepared = if dir.exists() {
+        None
+    } else {
+        Some(prepare(suite, &runs, opts.data_dir.as_deref())?)
+    };
     if opts.fresh {
         for f in [Journal::FILE, "runs.parquet", "runs.csv", "table.md"] {
             remove_if_present(&dir.join(f))?;
@@ -323,12 +330,23 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     let (journal, journaled) = Journal::open(&dir)?;
     rows.extend(journaled);
     let mut done = index_rows(suite, &dir, rows, &wanted)?;
-    write_text(&dir.join("suite.toml"), &suite.text)?;
     let todo: Vec<&Run<'_>> = runs
         .iter()
         .copied()
         .filter(|r| !done.contains_key(&r.key()))
         .collect();
+    if prepared.is_none() && !todo.is_empty() {
+        prepared = Some(prepare(suite, &todo, opts.data_dir.as_deref())?);
+    }
+    let copy = dir.join("suite.toml");
+    match &prepared {
+        Some(p) => {
+            check_same_data(&copy, &p.files, !done.is_empty())?;
+            write_text(&copy, &with_resolved(suite, p)?)?;
+        }
+        None if !copy.exists() => write_text(&copy, &suite.text)?,
+        None => {}
+    }
     let reused = runs.len() - todo.len();
     tracing::info!(
         dir = %dir.display(),
@@ -342,12 +360,13 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         None => suite.name.clone(),
     };
     let bar = progress_bar(&prefix, runs.len(), reused, opts.quiet);
-    let fresh_rows = execute_runs(suite, &todo, opts.data_dir.as_deref(), &bar, &|row| {
-        journal.append(row)
-    });
+    let fresh_rows = match &prepared {
+        Some(p) => execute_prepared(suite, p, &todo, &bar, &|row| journal.append(row)),
+        None => Ok(Vec::new()),
+    };
     bar.finish_and_clear();
     let fresh_rows = fresh_rows.map_err(|e| {
-        Error::Store(format!(
+        Error::Stopped(format!(
             "{e}\n(finished runs are kept in {}; run the same command again to do only what is missing)",
             dir.join(Journal::FILE).display()
         ))
@@ -374,6 +393,108 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         reused,
         table,
     })
+}
+
+/// The suite text with the data it was computed from appended: the dataset description
+/// with absolute paths, every file's sha1 and the class set, under [`RESOLVED_MARKER`].
+fn with_resolved(suite: &Suite, prepared: &Prepared) -> Result<String> {
+    Ok(resolved_text(strip_resolved(&suite.text), suite, prepared))
+}
+
+fn resolved_text(text: &str, suite: &Suite, prepared: &Prepared) -> String {
+    let Some(spec) = suite.data.spec() else {
+        return text.to_string();
+    };
+    let mut spec = spec.clone();
+    let sha1_of = |p: &Path| {
+        prepared
+            .files
+            .iter()
+            .find(|f| f.path == p)
+            .map(|f| f.sha1.clone())
+    };
+    let base = prepared.base.clone().unwrap_or_default();
+    for d in &mut spec.domains {
+        let file = std::path::absolute(base.join(&d.file)).unwrap_or_else(|_| base.join(&d.file));
+        if let Some(s) = sha1_of(&base.join(&d.file)) {
+            d.sha1 = Some(s);
+        }
+        d.file = file;
+        if let Some(l) = &d.labels_file {
+            if let Some(s) = sha1_of(&base.join(l)) {
+                d.labels_sha1 = Some(s);
+            }
+            d.labels_file =
+                Some(std::path::absolute(base.join(l)).unwrap_or_else(|_| base.join(l)));
+        }
+    }
+    if spec.name.is_none() {
+        spec.name = Some(suite.dataset_name());
+    }
+    spec.classes = Some(prepared.classes.clone());
+    #[derive(serde::Serialize)]
+    struct Block<'a> {
+        resolved_dataset: &'a tlab_core::DatasetSpec,
+    }
+    let block = toml::to_string(&Block {
+        resolved_dataset: &spec,
+    })
+    .expect("a dataset description serialises");
+    format!(
+        "{}\n\n{RESOLVED_MARKER}\n{block}",
+        text.trim_end_matches('\n')
+    )
+}
+
+/// Refuses to add rows computed from other data than the stored ones: a file whose sha1
+/// differs from the one recorded beside them.
+fn check_same_data(
+    copy: &Path,
+    files: &[tlab_core::dataset::FileRecord],
+    has_rows: bool,
+) -> Result<()> {
+    if !has_rows || files.is_empty() {
+        return Ok(());
+    }
+    let Ok(old) = std::fs::read_to_string(copy) else {
+        return Ok(());
+    };
+    let Ok(value) = toml::from_str::<toml::Value>(&old) else {
+        return Ok(());
+    };
+    let Some(domains) = value
+        .get("resolved_dataset")
+        .and_then(|d| d.get("domains"))
+        .and_then(|d| d.as_array())
+    else {
+        return Ok(());
+    };
+    for d in domains {
+        for (file_key, sha_key) in [("file", "sha1"), ("labels_file", "labels_sha1")] {
+            let (Some(file), Some(sha)) = (
+                d.get(file_key).and_then(|v| v.as_str()),
+                d.get(sha_key).and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            let now = files
+                .iter()
+                .find(|f| std::path::absolute(&f.path).is_ok_and(|p| p == Path::new(file)));
+            if let Some(now) = now {
+                if now.sha1 != sha {
+                    return Err(Error::Data {
+                        path: now.path.clone(),
+                        detail: format!(
+                            "data problem: this file changed since the rows stored in {} were computed (sha1 was {sha}, now {}); rerun with --fresh to recompute every run on the new data, or restore the old file",
+                            copy.parent().map_or_else(|| copy.display().to_string(), |p| p.display().to_string()),
+                            now.sha1
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a results folder: its suite (from `suite.toml`) and its rows (`runs.parquet`).

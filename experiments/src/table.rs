@@ -283,7 +283,7 @@ fn render_markdown(suite: &Suite, t: &Table) -> String {
         out,
         "Target {}, dataset `{}`, seeds {:?}{}; best per row in bold (the oracle is not a candidate).\n",
         suite.score_label(),
-        suite.dataset,
+        suite.dataset_name(),
         suite.seeds,
         if t.multi_seed {
             ", mean ± std over seeds"

@@ -19,21 +19,25 @@ pub enum CoreError {
         format: &'static str,
         reason: String,
     },
-    #[error("{path}: variable `{name}` not found (present: {present}); it may be absent, or stored in a form the reader does not support (sparse, cell, struct or char arrays)")]
+    #[error("{path}: variable `{name}` not found (present: {present}); name one of these (`tlab data inspect FILE` lists them with shapes and which look like labels)")]
     MissingVariable {
         path: PathBuf,
         name: String,
         present: String,
     },
-    #[error("{path}: sha1 is {actual}, expected {expected} — the file is not the published one (truncated, corrupt or a different release)")]
+    #[error("data problem: {path} has sha1 {actual}, but its dataset description pins {expected} — the file is not the one described (truncated, corrupt, another release, or the wrong path); fetch the described file, or, if you changed the data on purpose, update `sha1` in the description")]
     Checksum {
         path: PathBuf,
         expected: String,
         actual: String,
     },
+    #[error("{path}: {detail}")]
+    Unsupported { path: PathBuf, detail: String },
+    #[error("dataset description, {origin}: {detail}")]
+    Dataset { origin: String, detail: String },
     #[error("{context}: shape mismatch: {detail}")]
     Shape { context: String, detail: String },
-    #[error("{context}: non-finite value (NaN or infinite) at row {row}, column {col}")]
+    #[error("{context}: non-finite value (NaN or infinite) at row {row}, column {col} (0-based); impute or drop such rows before loading (`tlab data check` counts them per domain)")]
     NonFinite {
         context: String,
         row: usize,

@@ -2,6 +2,7 @@
 //! loaders, the benchmark registry and built-in data, base learners, scores, and dense
 //! linear algebra on faer.
 
+pub mod dataset;
 pub mod domain;
 pub mod error;
 pub mod io;
@@ -15,6 +16,7 @@ pub mod synthetic;
 pub mod unsupervised;
 pub mod vmath;
 
+pub use dataset::{Dataset, DatasetSpec, DomainSpec, LoadedDataset, SampleAxis};
 pub use domain::{
     budget_label, make_task, Evaluator, LabelBudget, LabeledDomain, TargetTruth, TransferTask,
     UnlabeledDomain, ALL_LABELS, ALL_LABELS_HOLDOUT,

@@ -1,235 +1,494 @@
-//! MATLAB v5 `.mat` reading through the `matfile` crate (dense numeric arrays of every
-//! integer and float type, zlib-compressed or not). `matfile` skips sparse, cell, struct and
-//! char arrays silently, so a missing variable says that it may be stored in such a form.
+//! MATLAB v5 `.mat` files, read by our own parser of the documented format (MathWorks,
+//! *MAT-File Format*, 2023): compressed (zlib) and uncompressed elements, either byte
+//! order, every numeric class (double, single, int8…uint64, logical), dense and sparse
+//! (CSC) matrices. Char, cell, struct and object variables are listed with the reason they
+//! are skipped, never read as numbers. v7.3 files (HDF5) go to `mat73`; v4 files are
+//! refused with the conversion that fixes them.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-use ndarray::{Array1, Array2, ShapeBuilder};
-use serde::{Deserialize, Serialize};
-
-use crate::domain::LabeledDomain;
 use crate::error::{CoreError, Result};
 
-/// Whether a stored matrix holds one sample per row or one per column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SampleAxis {
-    Rows,
-    Columns,
+/// One top-level variable of a `.mat` file.
+#[derive(Debug, Clone)]
+pub struct MatVariable {
+    pub name: String,
+    /// MATLAB's class name (`double`, `single`, `int32`, `logical`, `char`, …).
+    pub class: &'static str,
+    pub dims: Vec<usize>,
+    pub content: MatContent,
 }
 
-/// Where a labelled domain lives in a `.mat` file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MatSpec {
-    pub features: String,
-    pub labels: String,
-    pub samples: SampleAxis,
-    /// Subtracted from every stored label (1 for MATLAB's 1-based classes).
-    pub label_base: usize,
+/// What a variable holds, as read.
+#[derive(Debug, Clone)]
+pub enum MatContent {
+    /// Real values in MATLAB's column-major order.
+    Dense(Vec<f64>),
+    /// Compressed sparse columns: column `j` holds `values[jc[j]..jc[j+1]]` at rows `ir[..]`.
+    Sparse {
+        ir: Vec<usize>,
+        jc: Vec<usize>,
+        values: Vec<f64>,
+    },
+    /// Not numeric (char, cell, struct, object, complex): why it cannot be read.
+    Skipped(String),
 }
 
-impl MatSpec {
-    /// Loads the features and labels named by the spec as one labelled domain.
-    pub fn load(&self, path: &Path, name: &str) -> Result<LabeledDomain> {
-        let file = parse(path)?;
-        let x = matrix(&file, path, &self.features, self.samples)?;
-        let (y, k) = labels(&file, path, &self.labels, self.label_base)?;
-        if y.len() != x.nrows() {
-            return Err(CoreError::Shape {
-                context: format!(
-                    "{} (`{}` vs `{}`)",
-                    path.display(),
-                    self.features,
-                    self.labels
-                ),
-                detail: format!("{} samples but {} labels", x.nrows(), y.len()),
-            });
+impl MatVariable {
+    /// Rows and columns of a 2-D variable.
+    pub fn dims2(&self) -> Option<(usize, usize)> {
+        match self.dims.as_slice() {
+            [r, c] => Some((*r, *c)),
+            _ => None,
         }
-        crate::domain::check_finite(&format!("{} `{}`", path.display(), self.features), x.view())?;
-        LabeledDomain::new(name, x, y, k)
+    }
+
+    /// `dense`, `sparse (n nonzeros)` or `skipped: why`.
+    pub fn storage(&self) -> String {
+        match &self.content {
+            MatContent::Dense(_) => "dense".into(),
+            MatContent::Sparse { values, .. } => format!("sparse, {} nonzeros", values.len()),
+            MatContent::Skipped(why) => format!("skipped: {why}"),
+        }
+    }
+
+    /// The values as a dense column-major buffer (a sparse matrix is expanded).
+    pub fn dense_column_major(&self) -> Option<Vec<f64>> {
+        match &self.content {
+            MatContent::Dense(v) => Some(v.clone()),
+            MatContent::Sparse { ir, jc, values } => {
+                let (r, c) = self.dims2()?;
+                let mut out = vec![0.0; r * c];
+                for j in 0..c {
+                    for p in jc[j]..jc[j + 1] {
+                        out[j * r + ir[p]] += values[p];
+                    }
+                }
+                Some(out)
+            }
+            MatContent::Skipped(_) => None,
+        }
     }
 }
 
-fn parse(path: &Path) -> Result<matfile::MatFile> {
-    let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
-    let corrupt = |reason: String| CoreError::Corrupt {
-        path: path.to_path_buf(),
-        format: "MATLAB v5 .mat",
-        reason,
-    };
-    if bytes.len() < 128 {
-        return Err(corrupt(format!(
-            "{} bytes, shorter than the 128-byte header",
-            bytes.len()
-        )));
-    }
-    check_elements(&bytes).map_err(corrupt)?;
-    // The parser is a third-party crate; a malformed file must be an error, not a panic.
-    let parsed = std::panic::catch_unwind(|| matfile::MatFile::parse(bytes.as_slice()))
-        .map_err(|_| corrupt("the parser failed on malformed content".into()))?;
-    parsed.map_err(|e| corrupt(format!("{e} ({e:?})").chars().take(300).collect()))
+/// A parsed `.mat` file: its variables in file order.
+#[derive(Debug, Clone)]
+pub struct MatFile {
+    pub path: PathBuf,
+    /// `MATLAB v5` or `MATLAB v7.3 (HDF5)`.
+    pub version: &'static str,
+    pub variables: Vec<MatVariable>,
 }
 
-/// Walks the top-level data elements after the 128-byte header: each must fit in the file,
-/// and the last must end exactly at its end. `matfile` silently drops a trailing element
-/// that is cut short, so a truncated file would otherwise load with variables missing.
-fn check_elements(bytes: &[u8]) -> std::result::Result<(), String> {
-    let big_endian = match &bytes[126..128] {
-        b"IM" => false,
-        b"MI" => true,
-        other => {
-            return Err(format!(
-                "no endian indicator at byte 126 (found {other:?}); not a MATLAB v5 file"
-            ))
+const FORMAT: &str = "MATLAB v5 .mat";
+const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+impl MatFile {
+    /// Reads and parses a whole file.
+    pub fn read(path: &Path) -> Result<MatFile> {
+        let bytes = super::read_regular_file(path)?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Parses the bytes of a file (`path` names it in errors).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<MatFile> {
+        let corrupt = |reason: String| CoreError::Corrupt {
+            path: path.to_path_buf(),
+            format: FORMAT,
+            reason,
+        };
+        if bytes.starts_with(HDF5_SIGNATURE)
+            || (bytes.len() >= 520 && &bytes[512..520] == HDF5_SIGNATURE)
+        {
+            return super::mat73::parse(path, bytes);
         }
-    };
-    let word = |at: usize| {
-        let b = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-        if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
+        if bytes.len() < 128 {
+            return Err(corrupt(format!(
+                "{} bytes, shorter than the 128-byte header",
+                bytes.len()
+            )));
         }
-    };
-    let mut at = 128;
-    while at < bytes.len() {
-        if at + 8 > bytes.len() {
-            return Err(format!("truncated: element tag at byte {at} is cut short"));
-        }
-        let (kind, size) = (word(at), word(at + 4) as usize);
-        let end = if kind >> 16 != 0 {
-            at + 8 // small element: data packed in the tag
-        } else {
-            let raw = at + 8 + size;
-            if kind == 15 {
-                raw
-            } else {
-                raw.div_ceil(8) * 8
+        let big = match &bytes[126..128] {
+            b"IM" => false,
+            b"MI" => true,
+            other => {
+                let hint = if bytes.starts_with(b"MATLAB") {
+                    "a MATLAB header without the v5 endian indicator".to_string()
+                } else {
+                    format!("found {other:?} at byte 126; a MATLAB v4 file or not a .mat file — re-save it from MATLAB with `save(f, '-v7')` or from Python with scipy.io.savemat")
+                };
+                return Err(corrupt(format!("no v5 endian indicator: {hint}")));
             }
         };
-        if end > bytes.len() {
-            return Err(format!(
-                "truncated: the element at byte {at} needs {} bytes, the file has {}",
-                end - at,
-                bytes.len() - at
-            ));
-        }
-        at = end;
-    }
-    Ok(())
-}
-
-fn find<'a>(file: &'a matfile::MatFile, path: &Path, name: &str) -> Result<&'a matfile::Array> {
-    file.find_by_name(name)
-        .ok_or_else(|| CoreError::MissingVariable {
-            path: path.to_path_buf(),
-            name: name.to_string(),
-            present: file
-                .arrays()
-                .iter()
-                .map(|a| format!("`{}` {:?}", a.name(), a.size()))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-/// The real part of any numeric array as f64, column-major.
-fn as_f64(a: &matfile::Array, path: &Path) -> Result<Vec<f64>> {
-    use matfile::NumericData as D;
-    macro_rules! real {
-        ($r:expr, $i:expr) => {{
-            if $i.is_some() {
-                return Err(CoreError::Corrupt {
-                    path: path.to_path_buf(),
-                    format: "MATLAB v5 .mat",
-                    reason: format!("`{}` is complex; real features are expected", a.name()),
-                });
+        let r = Bytes { big };
+        let mut variables = Vec::new();
+        let mut at = 128;
+        while at < bytes.len() {
+            let el = r
+                .element(bytes, at)
+                .map_err(|e| corrupt(format!("top level: {e}")))?;
+            match el.kind {
+                MI_COMPRESSED => {
+                    let inner = inflate(el.data)
+                        .map_err(|e| corrupt(format!("compressed element at byte {at}: {e}")))?;
+                    let m = r
+                        .element(&inner, 0)
+                        .map_err(|e| corrupt(format!("compressed element at byte {at}: {e}")))?;
+                    if m.kind != MI_MATRIX {
+                        return Err(corrupt(format!(
+                            "compressed element at byte {at} holds data type {}, not a matrix",
+                            m.kind
+                        )));
+                    }
+                    if let Some(v) = r
+                        .matrix(m.data)
+                        .map_err(|e| corrupt(format!("variable at byte {at}: {e}")))?
+                    {
+                        variables.push(v);
+                    }
+                }
+                MI_MATRIX => {
+                    if let Some(v) = r
+                        .matrix(el.data)
+                        .map_err(|e| corrupt(format!("variable at byte {at}: {e}")))?
+                    {
+                        variables.push(v);
+                    }
+                }
+                other => {
+                    return Err(corrupt(format!(
+                        "top-level element at byte {at} has data type {other}; a v5 file holds only matrices"
+                    )))
+                }
             }
-            $r.iter().map(|&v| v as f64).collect()
-        }};
-    }
-    Ok(match a.data() {
-        D::Int8 { real, imag } => real!(real, imag),
-        D::UInt8 { real, imag } => real!(real, imag),
-        D::Int16 { real, imag } => real!(real, imag),
-        D::UInt16 { real, imag } => real!(real, imag),
-        D::Int32 { real, imag } => real!(real, imag),
-        D::UInt32 { real, imag } => real!(real, imag),
-        D::Int64 { real, imag } => real!(real, imag),
-        D::UInt64 { real, imag } => real!(real, imag),
-        D::Single { real, imag } => real!(real, imag),
-        D::Double { real, imag } => real!(real, imag),
-    })
-}
-
-fn dims2(a: &matfile::Array, path: &Path) -> Result<(usize, usize)> {
-    match a.size().as_slice() {
-        [r, c] => Ok((*r, *c)),
-        other => Err(CoreError::Shape {
-            context: format!("{} `{}`", path.display(), a.name()),
-            detail: format!("expected a 2-D matrix, found dimensions {other:?}"),
-        }),
-    }
-}
-
-fn matrix(
-    file: &matfile::MatFile,
-    path: &Path,
-    name: &str,
-    samples: SampleAxis,
-) -> Result<Array2<f64>> {
-    let a = find(file, path, name)?;
-    let (r, c) = dims2(a, path)?;
-    let data = as_f64(a, path)?;
-    if data.len() != r * c {
-        return Err(CoreError::Corrupt {
+            at = el.next;
+        }
+        Ok(MatFile {
             path: path.to_path_buf(),
-            format: "MATLAB v5 .mat",
-            reason: format!("`{name}` declares {r}×{c} but holds {} values", data.len()),
-        });
+            version: "MATLAB v5",
+            variables,
+        })
     }
-    let shape_err = |e: ndarray::ShapeError| CoreError::Shape {
-        context: format!("{} `{name}`", path.display()),
-        detail: e.to_string(),
-    };
-    Ok(match samples {
-        // Column-major r×c with samples as rows: an ndarray in Fortran order, made row-major.
-        SampleAxis::Rows => Array2::from_shape_vec((r, c).f(), data)
-            .map_err(shape_err)?
-            .as_standard_layout()
-            .to_owned(),
-        // Samples as columns: the column-major buffer is already the row-major c×r transpose.
-        SampleAxis::Columns => Array2::from_shape_vec((c, r), data).map_err(shape_err)?,
-    })
-}
 
-fn labels(
-    file: &matfile::MatFile,
-    path: &Path,
-    name: &str,
-    base: usize,
-) -> Result<(Array1<usize>, usize)> {
-    let a = find(file, path, name)?;
-    let (r, c) = dims2(a, path)?;
-    if r != 1 && c != 1 {
-        return Err(CoreError::Shape {
-            context: format!("{} `{name}`", path.display()),
-            detail: format!("labels must be a vector, found {r}×{c}"),
-        });
+    /// The variable called `name`; the error lists what the file holds.
+    pub fn variable(&self, name: &str) -> Result<&MatVariable> {
+        self.variables
+            .iter()
+            .find(|v| v.name == name)
+            .ok_or_else(|| CoreError::MissingVariable {
+                path: self.path.clone(),
+                name: name.to_string(),
+                present: self.listing(),
+            })
     }
-    super::labels_from_f64(
-        &format!("{} `{name}`", path.display()),
-        &as_f64(a, path)?,
-        base,
-    )
+
+    /// `name` class rows×cols (storage), one per variable.
+    pub fn listing(&self) -> String {
+        if self.variables.is_empty() {
+            return "no variables".into();
+        }
+        self.variables
+            .iter()
+            .map(|v| {
+                let dims: Vec<String> = v.dims.iter().map(|d| d.to_string()).collect();
+                format!(
+                    "`{}` {} {} ({})",
+                    v.name,
+                    v.class,
+                    dims.join("×"),
+                    v.storage()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A numeric 2-D variable as (rows, cols, column-major values); sparse is expanded.
+    pub fn matrix(&self, name: &str) -> Result<(usize, usize, Vec<f64>)> {
+        let v = self.variable(name)?;
+        let context = format!("{} `{name}`", self.path.display());
+        if let MatContent::Skipped(why) = &v.content {
+            return Err(CoreError::Shape {
+                context,
+                detail: format!("is {}, which cannot be read as numbers ({why})", v.class),
+            });
+        }
+        let (r, c) = v.dims2().ok_or_else(|| CoreError::Shape {
+            context: context.clone(),
+            detail: format!("expected a 2-D matrix, found dimensions {:?}", v.dims),
+        })?;
+        let data = v.dense_column_major().expect("numeric content");
+        Ok((r, c, data))
+    }
 }
 
-/// Reads one 2-D numeric variable with samples as rows.
-pub fn read_mat_matrix(path: &Path, name: &str, samples: SampleAxis) -> Result<Array2<f64>> {
-    matrix(&parse(path)?, path, name, samples)
+const MI_INT8: u32 = 1;
+const MI_UINT8: u32 = 2;
+const MI_INT16: u32 = 3;
+const MI_UINT16: u32 = 4;
+const MI_INT32: u32 = 5;
+const MI_UINT32: u32 = 6;
+const MI_SINGLE: u32 = 7;
+const MI_DOUBLE: u32 = 9;
+const MI_INT64: u32 = 12;
+const MI_UINT64: u32 = 13;
+const MI_MATRIX: u32 = 14;
+const MI_COMPRESSED: u32 = 15;
+
+/// The largest decompressed variable accepted: beyond this the file is refused rather than
+/// letting a damaged length allocate without bound.
+const MAX_INFLATED: u64 = 1 << 36;
+
+fn inflate(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(MAX_INFLATED)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("zlib stream is damaged ({e})"))?;
+    Ok(out)
 }
 
-/// Reads one label vector, shifting by `base`; returns the labels and the class count.
-pub fn read_mat_labels(path: &Path, name: &str, base: usize) -> Result<(Array1<usize>, usize)> {
-    labels(&parse(path)?, path, name, base)
+struct Element<'a> {
+    kind: u32,
+    data: &'a [u8],
+    next: usize,
+}
+
+struct Bytes {
+    big: bool,
+}
+
+impl Bytes {
+    fn u32(&self, b: &[u8]) -> u32 {
+        let w = [b[0], b[1], b[2], b[3]];
+        if self.big {
+            u32::from_be_bytes(w)
+        } else {
+            u32::from_le_bytes(w)
+        }
+    }
+
+    /// The element whose tag starts at `at`: small (data in the tag) or regular (padded
+    /// to 8 bytes, except compressed elements, which are not padded).
+    fn element<'a>(&self, buf: &'a [u8], at: usize) -> std::result::Result<Element<'a>, String> {
+        if at + 8 > buf.len() {
+            return Err(format!("truncated: element tag at byte {at} is cut short"));
+        }
+        let first = self.u32(&buf[at..]);
+        if first >> 16 != 0 {
+            let size = (first >> 16) as usize;
+            if size > 4 {
+                return Err(format!(
+                    "small element at byte {at} claims {size} bytes (at most 4)"
+                ));
+            }
+            return Ok(Element {
+                kind: first & 0xffff,
+                data: &buf[at + 4..at + 4 + size],
+                next: at + 8,
+            });
+        }
+        let size = self.u32(&buf[at + 4..]) as usize;
+        let start = at + 8;
+        let end = start
+            .checked_add(size)
+            .filter(|&e| e <= buf.len())
+            .ok_or_else(|| {
+                format!(
+                    "truncated: the element at byte {at} needs {} bytes, {} are left",
+                    size + 8,
+                    buf.len() - at
+                )
+            })?;
+        let next = if first == MI_COMPRESSED {
+            end
+        } else {
+            end.div_ceil(8) * 8
+        };
+        Ok(Element {
+            kind: first,
+            data: &buf[start..end],
+            next: next.min(buf.len()),
+        })
+    }
+
+    fn numbers(&self, kind: u32, b: &[u8]) -> std::result::Result<Vec<f64>, String> {
+        macro_rules! conv {
+            ($t:ty, $n:expr) => {{
+                if b.len() % $n != 0 {
+                    return Err(format!(
+                        "{} bytes of {} are not a whole number of values",
+                        b.len(),
+                        stringify!($t)
+                    ));
+                }
+                b.chunks_exact($n)
+                    .map(|c| {
+                        let a: [u8; $n] = c.try_into().expect("chunk size");
+                        (if self.big {
+                            <$t>::from_be_bytes(a)
+                        } else {
+                            <$t>::from_le_bytes(a)
+                        }) as f64
+                    })
+                    .collect()
+            }};
+        }
+        Ok(match kind {
+            MI_INT8 => conv!(i8, 1),
+            MI_UINT8 => conv!(u8, 1),
+            MI_INT16 => conv!(i16, 2),
+            MI_UINT16 => conv!(u16, 2),
+            MI_INT32 => conv!(i32, 4),
+            MI_UINT32 => conv!(u32, 4),
+            MI_SINGLE => conv!(f32, 4),
+            MI_DOUBLE => conv!(f64, 8),
+            MI_INT64 => conv!(i64, 8),
+            MI_UINT64 => conv!(u64, 8),
+            other => return Err(format!("data type {other} is not numeric")),
+        })
+    }
+
+    fn indices(&self, kind: u32, b: &[u8], what: &str) -> std::result::Result<Vec<usize>, String> {
+        self.numbers(kind, b)?
+            .into_iter()
+            .map(|v| {
+                if v >= 0.0 && v.fract() == 0.0 {
+                    Ok(v as usize)
+                } else {
+                    Err(format!(
+                        "sparse {what} index {v} is not a non-negative integer"
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    /// A matrix element's content; `None` for an empty placeholder.
+    fn matrix(&self, m: &[u8]) -> std::result::Result<Option<MatVariable>, String> {
+        if m.is_empty() {
+            return Ok(None);
+        }
+        let flags = self.element(m, 0)?;
+        if flags.kind != MI_UINT32 || flags.data.len() != 8 {
+            return Err("the array-flags subelement is malformed".into());
+        }
+        let word = self.u32(flags.data);
+        let class_id = word & 0xff;
+        let complex = word & 0x800 != 0;
+        let logical = word & 0x200 != 0;
+        let dims_el = self.element(m, flags.next)?;
+        let dims: Vec<usize> = self
+            .numbers(dims_el.kind, dims_el.data)?
+            .into_iter()
+            .map(|d| d.max(0.0) as usize)
+            .collect();
+        let name_el = self.element(m, dims_el.next)?;
+        let name = String::from_utf8_lossy(name_el.data).into_owned();
+        let class = if logical {
+            "logical"
+        } else {
+            class_name(class_id)
+        };
+        let skipped = |why: &str| MatContent::Skipped(why.to_string());
+        let content = match class_id {
+            1 => skipped("a cell array"),
+            2 => skipped("a struct"),
+            3 => skipped("an object"),
+            4 => skipped("text (char)"),
+            5 => {
+                let ir_el = self.element(m, name_el.next)?;
+                let jc_el = self.element(m, ir_el.next)?;
+                let ir = self.indices(ir_el.kind, ir_el.data, "row")?;
+                let jc = self.indices(jc_el.kind, jc_el.data, "column")?;
+                let [r, c] = dims[..] else {
+                    return Err(format!("sparse `{name}` is not 2-D"));
+                };
+                if jc.len() != c + 1 || jc.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(format!(
+                        "sparse `{name}`: {} column pointers for {c} columns, or not ascending",
+                        jc.len()
+                    ));
+                }
+                let nnz = jc[c];
+                if nnz > ir.len() || ir[..nnz].iter().any(|&i| i >= r) {
+                    return Err(format!("sparse `{name}`: row indices out of range"));
+                }
+                let values = if jc_el.next < m.len() {
+                    let pr = self.element(m, jc_el.next)?;
+                    let mut v = self.numbers(pr.kind, pr.data)?;
+                    if complex {
+                        return Ok(Some(MatVariable {
+                            name,
+                            class,
+                            dims,
+                            content: skipped("complex; real features are expected"),
+                        }));
+                    }
+                    if v.len() < nnz {
+                        return Err(format!(
+                            "sparse `{name}`: {} values for {nnz} entries",
+                            v.len()
+                        ));
+                    }
+                    v.truncate(nnz);
+                    v
+                } else {
+                    vec![1.0; nnz] // logical sparse arrays may omit their values
+                };
+                MatContent::Sparse {
+                    ir: ir[..nnz].to_vec(),
+                    jc,
+                    values,
+                }
+            }
+            6..=15 => {
+                if complex {
+                    skipped("complex; real features are expected")
+                } else {
+                    let re = self.element(m, name_el.next)?;
+                    let v = self.numbers(re.kind, re.data)?;
+                    let want: usize = dims.iter().product();
+                    if v.len() != want {
+                        return Err(format!(
+                            "`{name}` declares {dims:?} ({want} values) but holds {}",
+                            v.len()
+                        ));
+                    }
+                    MatContent::Dense(v)
+                }
+            }
+            16 => skipped("a function handle"),
+            _ => skipped("an opaque MATLAB object"),
+        };
+        Ok(Some(MatVariable {
+            name,
+            class,
+            dims,
+            content,
+        }))
+    }
+}
+
+fn class_name(id: u32) -> &'static str {
+    match id {
+        1 => "cell",
+        2 => "struct",
+        3 => "object",
+        4 => "char",
+        5 => "double",
+        6 => "double",
+        7 => "single",
+        8 => "int8",
+        9 => "uint8",
+        10 => "int16",
+        11 => "uint16",
+        12 => "int32",
+        13 => "uint32",
+        14 => "int64",
+        15 => "uint64",
+        16 => "function_handle",
+        _ => "opaque",
+    }
 }

@@ -1,26 +1,60 @@
-//! Loaders: MATLAB v5 `.mat`, CSV, NumPy `.npy`. Every on-disk layout (column-major
-//! MATLAB, samples as columns, 1-based labels) is converted here, at the edge, into rows of
-//! samples and labels `0..k`. (Parquet is read by the experiments crate, which owns polars.)
+//! Readers for the files researchers have: MATLAB v5 `.mat`, NumPy `.npy` / `.npz`, CSV
+//! (Parquet is read by the experiments crate, which owns polars). Every on-disk layout
+//! (column-major MATLAB, samples as columns, any class ids) is converted at this edge; what
+//! a file holds becomes a domain through a dataset description (`crate::dataset`).
 
 mod csv;
+pub mod labels;
 mod mat;
+mod mat73;
 mod npy;
+mod zip;
 
-pub use self::csv::load_csv_domain;
-pub use self::mat::{read_mat_labels, read_mat_matrix, MatSpec, SampleAxis};
-pub use self::npy::{load_npy_domain, read_npy_labels, read_npy_matrix};
+pub use self::csv::{
+    csv_columns, csv_headers, preview, read_csv, read_csv_column, select_columns, ColumnSelection,
+};
+pub use self::labels::{class_ids_from_f64, class_set, encode, ClassId};
+pub use self::mat::{MatContent, MatFile, MatVariable};
+pub use self::npy::{
+    parse_npy, read_npy, read_npy_labels_raw, read_npy_matrix, read_npz, read_npz_array,
+    read_npz_bytes, NpyArray,
+};
 
 use std::io::Read;
 use std::path::Path;
 
-use ndarray::Array1;
 use sha1::{Digest, Sha1};
 
 use crate::error::{CoreError, Result};
 
+/// Opens a file for reading, refusing what is not a regular file (a FIFO would block for
+/// ever, a directory is a wrong path).
+pub fn open_regular_file(path: &Path) -> Result<std::fs::File> {
+    let meta = std::fs::metadata(path).map_err(|e| CoreError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(CoreError::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a directory, FIFO or device); name the data file itself",
+            ),
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| CoreError::io(path, e))
+}
+
+/// A regular file's bytes.
+pub fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    let mut f = open_regular_file(path)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .map_err(|e| CoreError::io(path, e))?;
+    Ok(bytes)
+}
+
 /// Hex sha1 of a file's bytes.
 pub fn sha1_hex(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| CoreError::io(path, e))?;
+    let mut f = open_regular_file(path)?;
     let mut hasher = Sha1::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -30,39 +64,68 @@ pub fn sha1_hex(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Hex sha1 of bytes in memory.
+pub fn sha1_of(bytes: &[u8]) -> String {
+    hex(&Sha1::digest(bytes))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Fails unless the file's sha1 equals `expected`.
 pub fn verify_sha1(path: &Path, expected: &str) -> Result<()> {
     let actual = sha1_hex(path)?;
-    if actual != expected {
+    check_sha1(path, expected, &actual)
+}
+
+/// Fails unless `actual` equals `expected` (case-insensitive hex).
+pub fn check_sha1(path: &Path, expected: &str, actual: &str) -> Result<()> {
+    if !actual.eq_ignore_ascii_case(expected.trim()) {
         return Err(CoreError::Checksum {
             path: path.to_path_buf(),
             expected: expected.to_string(),
-            actual,
+            actual: actual.to_string(),
         });
     }
     Ok(())
 }
 
-/// Turns raw numeric labels into classes `0..k` by subtracting `base`; every value must be
-/// a whole number ≥ `base`. Returns the labels and `k` (the largest class + 1).
-pub fn labels_from_f64(context: &str, raw: &[f64], base: usize) -> Result<(Array1<usize>, usize)> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, &v) in raw.iter().enumerate() {
-        if !v.is_finite() || v.fract() != 0.0 || v < base as f64 {
-            return Err(CoreError::Label {
-                context: context.to_string(),
-                detail: format!("{v} at position {i}: labels must be whole numbers ≥ {base}"),
-            });
-        }
-        out.push(v as usize - base);
+/// The file formats a dataset description can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileFormat {
+    Mat,
+    Npy,
+    Npz,
+    Csv,
+    Parquet,
+}
+
+impl FileFormat {
+    /// From the file name's extension.
+    pub fn of(path: &Path) -> Option<FileFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "mat" => FileFormat::Mat,
+            "npy" => FileFormat::Npy,
+            "npz" => FileFormat::Npz,
+            "csv" | "tsv" | "txt" => FileFormat::Csv,
+            "parquet" | "pq" => FileFormat::Parquet,
+            _ => return None,
+        })
     }
-    let k = out.iter().max().map_or(0, |m| m + 1);
-    Ok((Array1::from(out), k))
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            FileFormat::Mat => "mat",
+            FileFormat::Npy => "npy",
+            FileFormat::Npz => "npz",
+            FileFormat::Csv => "csv",
+            FileFormat::Parquet => "parquet",
+        }
+    }
 }
