@@ -246,7 +246,7 @@ fn engine_rows(suite: &tlab_experiments::suite::Suite) -> Vec<tlab_experiments::
             let shift: f64 = r.target.trim_start_matches("blobs:shift=").parse().unwrap();
             tlab_experiments::store::Row {
                 suite: suite.name.clone(),
-                dataset: suite.dataset.clone(),
+                dataset: suite.dataset_name(),
                 source: r.source.clone(),
                 target: r.target.clone(),
                 method: r.method.id.clone(),

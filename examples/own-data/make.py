@@ -1,6 +1,6 @@
 """Writes the two small CSV domains of the README's "Your own data" example (numpy only):
 three classes of 4-feature Gaussian blobs; the `phone` domain is the `studio` one rotated
-and shifted, so a source-only model loses accuracy and adaptation has something to fix.
+and shifted, so a model trained on one loses accuracy on the other.
     python3 make.py"""
 import numpy as np
 

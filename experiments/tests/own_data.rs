@@ -397,6 +397,81 @@ feature_prefix = "feat_"
     assert!(out.contains("| sq | 3 | 3 | 2/3 |"), "{out}");
     assert!(out.contains("sq has no samples of class 30"), "{out}");
     assert!(out.contains("no problems found"), "{out}");
+    // Every fixture as a domain of one dataset: the same shapes and classes through each path.
+    let every = [
+        (
+            "mat_src",
+            "both.mat",
+            "features = \"X_src\"\nlabels = \"Y_src\"",
+        ),
+        (
+            "mat_tgt",
+            "both.mat",
+            "features = \"X_tar\"\nlabels = \"Y_tar\"",
+        ),
+        (
+            "mat_cols",
+            "cols_plain.mat",
+            "features = \"feat\"\nlabels = \"lab\"",
+        ),
+        (
+            "mat_int8",
+            "classes.mat",
+            "features = \"X_int8\"\nlabels = \"y\"",
+        ),
+        (
+            "mat_sparse",
+            "sparse.mat",
+            "features = \"X\"\nlabels = \"y\"",
+        ),
+        ("mat_mixed", "mixed.mat", "features = \"X\"\nlabels = \"y\""),
+        ("mat_v73", "v73.mat", "features = \"X\"\nlabels = \"y\""),
+        ("npy", "src_x.npy", "labels_file = \"src_y.npy\""),
+        ("npz", "tgt.npz", "features = \"X\"\nlabels = \"y\""),
+        (
+            "npz_stored",
+            "tgt_stored.npz",
+            "features = \"X\"\nlabels = \"y\"",
+        ),
+        ("csv", "src.csv", "labels = \"label\""),
+        (
+            "parquet",
+            "src.parquet",
+            "labels = \"label\"\nfeature_prefix = \"feat_\"",
+        ),
+    ];
+    let mut all = String::new();
+    for (name, file, keys) in every {
+        all.push_str(&format!(
+            "[[domains]]\nname = \"{name}\"\nfile = \"{file}\"\n{keys}\n"
+        ));
+    }
+    let every_dir = tempfile::tempdir().unwrap();
+    let moved = all.replace("file = \"", &format!("file = \"{}/", fx.display()));
+    std::fs::write(every_dir.path().join("every.toml"), moved).unwrap();
+    let (ok, out, err) = tlab(&["data", "check", "every.toml"], every_dir.path());
+    assert!(ok, "{err}\n{out}");
+    assert!(out.contains("12 domains, 3 classes (10, 20, 30)"), "{out}");
+    for (name, n) in [
+        ("mat_src", 6),
+        ("mat_tgt", 5),
+        ("mat_cols", 6),
+        ("mat_int8", 6),
+        ("mat_sparse", 6),
+        ("mat_mixed", 6),
+        ("mat_v73", 6),
+        ("npy", 6),
+        ("npz", 5),
+        ("npz_stored", 5),
+        ("csv", 6),
+        ("parquet", 6),
+    ] {
+        assert!(
+            out.contains(&format!("| {name} | {n} | 3 | 3/3 |")),
+            "{name}: {out}"
+        );
+    }
+    assert!(out.contains("mat_int8 has 1 duplicate rows"), "{out}");
     // Problems: NaN, a constant domain, a duplicate row, another feature count.
     let bad = tmp.path().join("bad.csv");
     std::fs::write(&bad, "a,b,y\n1,2,x\n1,2,x\nNaN,2,z\n").unwrap();
@@ -495,4 +570,89 @@ budgets = [3]
         .find(|r| r.method == "NN" && r.source == "caltech")
         .unwrap();
     assert!((ca.accuracy - 23.70).abs() < 0.005, "{}", ca.accuracy);
+}
+
+#[test]
+fn the_readme_example_runs_as_written_from_the_repository_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let (ok, text, err) = tlab(&["data", "check", "examples/own-data/dataset.toml"], &root);
+    assert!(
+        ok && text.contains("2 domains, 3 classes (chair, lamp, mug)"),
+        "{err}{text}"
+    );
+    let (ok, text, err) = tlab(
+        &["run", "examples/own-data/suite.toml", "--quiet", "--out", o],
+        &root,
+    );
+    assert!(ok, "{err}");
+    assert!(
+        text.contains("| S→P |") && text.contains("dataset `objects`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_target_class_the_source_lacks_is_reported_and_every_class_aware_method_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // Source: classes 0, 1, 2; target: 0, 1, 2, 3. A fixed pattern, not a generator.
+    for (name, classes, shift) in [("a", 3usize, 0.0), ("b", 4, 0.4)] {
+        let mut t = String::from("x1,x2,x3,x4,y\n");
+        for i in 0..60 {
+            let c = i % classes;
+            let row: Vec<String> = (0..4)
+                .map(|j| {
+                    let noise = (((i * 5 + j * 11) % 13) as f64 - 6.0) / 6.0;
+                    format!("{}", noise + 2.5 * f64::from(u8::from(c == j)) + shift)
+                })
+                .collect();
+            t.push_str(&format!("{},{c}\n", row.join(",")));
+        }
+        std::fs::write(d.join(format!("{name}.csv")), t).unwrap();
+    }
+    let mut suite = String::from(
+        "name = \"missing\"\npairs = [[\"a\", \"b\"]]\n[dataset]\n[[dataset.domains]]\nname = \"a\"\nfile = \"a.csv\"\nlabels = \"y\"\n[[dataset.domains]]\nname = \"b\"\nfile = \"b.csv\"\nlabels = \"y\"\n",
+    );
+    for (id, spec) in [
+        ("JDA", "method = \"adapt\"\nadapter = { kind = \"jda\", dim = 2 }\nlearner = { kind = \"knn\" }"),
+        ("BDA", "method = \"adapt\"\nadapter = { kind = \"bda\", dim = 2 }\nlearner = { kind = \"knn\" }"),
+        ("OTc", "method = \"adapt\"\nadapter = { kind = \"ot-class-reg\" }\nlearner = { kind = \"knn\" }"),
+        ("EasyTL", "method = \"label\"\nlabeller = { kind = \"easytl\" }"),
+        ("MEDA", "method = \"label\"\nlabeller = { kind = \"meda\", dim = 1 }"),
+        ("T", "method = \"target-only\"\nlearner = { kind = \"logistic\" }\nbudgets = [2]"),
+    ] {
+        suite.push_str(&format!("[[methods]]\nid = \"{id}\"\n{spec}\n"));
+    }
+    std::fs::write(d.join("s.toml"), suite).unwrap();
+    let (ok, out, err) = tlab(&["run", "s.toml", "--quiet"], d);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("target classes absent from the source: 3"),
+        "{err}"
+    );
+    let rows = std::fs::read_to_string(d.join("results/missing/runs.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 7, "{rows}");
+    // Every accuracy is a number; class 3 (a quarter of the target) can only be scored
+    // right by the method that sees target labels, so the others stay at most 75 + rounding.
+    let avg = out.lines().find(|l| l.contains("**average**")).unwrap();
+    assert!(!avg.contains("NaN"), "{avg}");
+}
+
+#[test]
+fn parquet_domains_read_the_fixture_numbers() {
+    use tlab_core::dataset::TableReader;
+    use tlab_core::io::ColumnSelection;
+    let (x, y) = tlab_experiments::data::ParquetTables
+        .read_table(
+            &fixtures().join("tgt.parquet"),
+            &ColumnSelection::Prefix("feat_".into()),
+            "label",
+        )
+        .unwrap();
+    let xt = ndarray::Array2::from_shape_fn((5, 3), |(i, j)| (3 * i + j) as f64 / 8.0 + 0.5);
+    assert_eq!(x, xt);
+    let ids: Vec<String> = y.iter().map(|c| c.to_string()).collect();
+    assert_eq!(ids, ["20", "10", "30", "30", "10"]);
 }

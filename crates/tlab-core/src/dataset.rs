@@ -323,11 +323,7 @@ impl DomainSpec {
         })
     }
 
-    fn labels_from_file(
-        &self,
-        base: &Path,
-        record: &mut dyn FnMut(&Path, String, &Option<String>) -> Result<()>,
-    ) -> Result<Vec<ClassId>> {
+    fn labels_from_file(&self, base: &Path, record: &mut Recorder<'_>) -> Result<Vec<ClassId>> {
         let file = self.labels_file.as_ref().expect("caller checked");
         let path = base.join(file);
         let format = FileFormat::of(&path).ok_or_else(|| {
@@ -421,6 +417,9 @@ impl DomainSpec {
         Ok(m.as_standard_layout().into_owned())
     }
 }
+
+/// Records a file read (its path, its sha1, the pin it must match).
+type Recorder<'a> = dyn FnMut(&Path, String, &Option<String>) -> Result<()> + 'a;
 
 struct Stored {
     r: usize,

@@ -72,7 +72,7 @@ pub fn median(v: &[f64]) -> f64 {
     let mid = v.len() / 2;
     match nth_pair(v, mid) {
         None => f64::NAN,
-        Some((Some(lo), hi)) if v.len() % 2 == 0 => 0.5 * (lo + hi),
+        Some((Some(lo), hi)) if v.len().is_multiple_of(2) => 0.5 * (lo + hi),
         Some((_, hi)) => hi,
     }
 }

@@ -63,7 +63,7 @@ pub fn save(model: &Mlp, path: &Path) -> Result<()> {
     }
     let mut text = Value::Object(header).to_string().into_bytes();
     // Pad the header with spaces to a multiple of 8 bytes (as the reference writer does).
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(b' ');
     }
     let mut bytes = Vec::with_capacity(8 + text.len() + offset);

@@ -71,7 +71,7 @@ fn the_optimum_is_not_beaten_by_any_permutation_on_a_square_uniform_problem() {
         }
         for i in 0..k {
             heap(k - 1, p, m, best);
-            let s = if k % 2 == 0 { i } else { 0 };
+            let s = if k.is_multiple_of(2) { i } else { 0 };
             p.swap(s, k - 1);
         }
     }

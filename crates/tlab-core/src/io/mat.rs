@@ -316,7 +316,7 @@ impl Bytes {
     fn numbers(&self, kind: u32, b: &[u8]) -> std::result::Result<Vec<f64>, String> {
         macro_rules! conv {
             ($t:ty, $n:expr) => {{
-                if b.len() % $n != 0 {
+                if !b.len().is_multiple_of($n) {
                     return Err(format!(
                         "{} bytes of {} are not a whole number of values",
                         b.len(),
