@@ -421,6 +421,13 @@ impl Suite {
     /// relative to that file, inline ones to the suite).
     fn resolve_data(&self, dir: &Path) -> std::result::Result<DataSource, String> {
         if let Some(spec) = &self.resolved_dataset {
+            // A registered benchmark's block keeps paths relative to the data directory
+            // (its pins already fix the bytes); a user's has absolute paths.
+            if let DatasetRef::Name(n) = &self.dataset {
+                if let Ok(b) = registry::benchmark(n) {
+                    return Ok(DataSource::Registered(b));
+                }
+            }
             return Ok(DataSource::Described(Dataset {
                 spec: spec.clone(),
                 base: PathBuf::from("/"),

@@ -341,11 +341,22 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     let copy = dir.join("suite.toml");
     match &prepared {
         Some(p) => {
-            check_same_data(&copy, &p.files, !done.is_empty())?;
+            let current = |path: &Path| {
+                p.files
+                    .iter()
+                    .find(|f| std::path::absolute(&f.path).is_ok_and(|a| a == path))
+                    .map(|f| f.sha1.clone())
+            };
+            check_same_data(&copy, !done.is_empty(), &current)?;
             write_text(&copy, &with_resolved(suite, p)?)?;
         }
-        None if !copy.exists() => write_text(&copy, &suite.text)?,
-        None => {}
+        None => {
+            let current = |path: &Path| tlab_core::io::sha1_hex(path).ok();
+            check_same_data(&copy, !done.is_empty(), &current)?;
+            if !copy.exists() {
+                write_text(&copy, &suite.text)?;
+            }
+        }
     }
     let reused = runs.len() - todo.len();
     tracing::info!(
@@ -414,7 +425,10 @@ fn resolved_text(text: &str, suite: &Suite, prepared: &Prepared) -> String {
             .map(|f| f.sha1.clone())
     };
     let base = prepared.base.clone().unwrap_or_default();
-    for d in &mut spec.domains {
+    // A registered benchmark keeps its paths relative to the data directory, so the copy
+    // says the same on every machine; its sha1 pins are already in the description.
+    let relative = matches!(suite.data, crate::suite::DataSource::Registered(_));
+    for d in spec.domains.iter_mut().filter(|_| !relative) {
         let file = std::path::absolute(base.join(&d.file)).unwrap_or_else(|_| base.join(&d.file));
         if let Some(s) = sha1_of(&base.join(&d.file)) {
             d.sha1 = Some(s);
@@ -446,14 +460,16 @@ fn resolved_text(text: &str, suite: &Suite, prepared: &Prepared) -> String {
     )
 }
 
-/// Refuses to add rows computed from other data than the stored ones: a file whose sha1
-/// differs from the one recorded beside them.
+/// Refuses stored rows computed from other data than the current files: a file the
+/// recorded block beside them lists (by absolute path) whose sha1 differs now. `current`
+/// gives a file's sha1 now (from the files just read, or by hashing the file when nothing
+/// else needs reading); `None` when it is not there.
 fn check_same_data(
     copy: &Path,
-    files: &[tlab_core::dataset::FileRecord],
     has_rows: bool,
+    current: &dyn Fn(&Path) -> Option<String>,
 ) -> Result<()> {
-    if !has_rows || files.is_empty() {
+    if !has_rows {
         return Ok(());
     }
     let Ok(old) = std::fs::read_to_string(copy) else {
@@ -477,20 +493,24 @@ fn check_same_data(
             ) else {
                 continue;
             };
-            let now = files
-                .iter()
-                .find(|f| std::path::absolute(&f.path).is_ok_and(|p| p == Path::new(file)));
-            if let Some(now) = now {
-                if now.sha1 != sha {
+            let path = Path::new(file);
+            if !path.is_absolute() {
+                continue; // a registered benchmark: its pins fix the bytes
+            }
+            match current(path) {
+                Some(now) if now != sha => {
                     return Err(Error::Data {
-                        path: now.path.clone(),
+                        path: path.to_path_buf(),
                         detail: format!(
-                            "data problem: this file changed since the rows stored in {} were computed (sha1 was {sha}, now {}); rerun with --fresh to recompute every run on the new data, or restore the old file",
+                            "data problem: this file changed since the rows stored in {} were computed (sha1 was {sha}, now {now}); rerun with --fresh to recompute every run on the new data, or restore the old file",
                             copy.parent().map_or_else(|| copy.display().to_string(), |p| p.display().to_string()),
-                            now.sha1
                         ),
                     });
                 }
+                Some(_) => {}
+                None => tracing::warn!(
+                    "{file}: the data of the stored rows is no longer there; the rows are kept as computed"
+                ),
             }
         }
     }

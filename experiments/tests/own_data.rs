@@ -169,6 +169,15 @@ fn a_dataset_file_suite_runs_resumes_shards_and_merges() {
         e.contains("east.csv") && e.contains("changed") && e.contains("--fresh"),
         "{e}"
     );
+    // Also when every run is stored and nothing would execute: no stale table is reprinted.
+    let e = sweep(&suite, &out, &opts()).unwrap_err().to_string();
+    assert!(e.contains("east.csv") && e.contains("changed"), "{e}");
+    // --fresh recomputes on the new data.
+    let fresh = SweepOptions {
+        fresh: true,
+        ..opts()
+    };
+    assert_eq!(sweep(&suite, &out, &fresh).unwrap().ran, 48);
 }
 
 #[test]
