@@ -414,7 +414,11 @@ impl DomainSpec {
             SampleAxis::Rows => m,
             SampleAxis::Columns => m.reversed_axes(),
         };
-        Ok(m.as_standard_layout().into_owned())
+        Ok(if m.is_standard_layout() {
+            m
+        } else {
+            m.as_standard_layout().into_owned()
+        })
     }
 }
 
@@ -585,22 +589,38 @@ impl Dataset {
         };
         let pre = preprocess.or(self.spec.preprocess).unwrap_or_default();
         let mut files = Vec::new();
+        let mut by_name: std::collections::HashMap<String, RawDomain> =
+            std::collections::HashMap::new();
+        for mut r in raws {
+            files.append(&mut r.files);
+            if wanted.contains(&r.name.as_str()) {
+                by_name.insert(r.name.clone(), r);
+            }
+        }
         let mut domains = Vec::new();
         for w in wanted {
-            let raw = raws.iter().find(|r| r.name == *w).expect("read above");
+            // A domain asked for twice is handed out twice (a copy only then).
+            let raw = match by_name.remove(*w) {
+                Some(r) => r,
+                None => {
+                    let d: &LabeledDomain = domains
+                        .iter()
+                        .find(|d: &&LabeledDomain| d.name() == *w)
+                        .expect("read above");
+                    domains.push(d.clone());
+                    continue;
+                }
+            };
             crate::domain::check_finite(&raw.origin, raw.x.view())?;
             let y = io::encode(&raw.origin, &raw.labels, &classes)?;
-            let d = LabeledDomain::new(raw.name.clone(), raw.x.clone(), y, classes.len()).map_err(
-                |e| CoreError::Dataset {
+            let x = pre.apply(raw.x);
+            let d = LabeledDomain::new(raw.name.clone(), x, y, classes.len()).map_err(|e| {
+                CoreError::Dataset {
                     origin: raw.origin.clone(),
                     detail: e.to_string(),
-                },
-            )?;
-            let x = pre.apply(d.x().to_owned());
-            domains.push(d.with_features(x)?);
-        }
-        for r in raws {
-            files.extend(r.files);
+                }
+            })?;
+            domains.push(d);
         }
         Ok(LoadedDataset {
             classes,
