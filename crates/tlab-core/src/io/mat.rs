@@ -130,7 +130,7 @@ impl MatFile {
                 .map_err(|e| corrupt(format!("top level: {e}")))?;
             match el.kind {
                 MI_COMPRESSED => {
-                    let inner = inflate(el.data)
+                    let inner = inflate(el.data, big)
                         .map_err(|e| corrupt(format!("compressed element at byte {at}: {e}")))?;
                     let m = r
                         .element(&inner, 0)
@@ -218,6 +218,14 @@ impl MatFile {
             context: context.clone(),
             detail: format!("expected a 2-D matrix, found dimensions {:?}", v.dims),
         })?;
+        if r.checked_mul(c).is_none_or(|n| n > MAX_DENSE_ENTRIES) {
+            return Err(CoreError::Shape {
+                context,
+                detail: format!(
+                    "is a {r}×{c} sparse matrix; read as dense it would not fit in memory (more than {MAX_DENSE_ENTRIES} entries) — reduce it (e.g. select features) before loading"
+                ),
+            });
+        }
         let data = v.dense_column_major().expect("numeric content");
         Ok((r, c, data))
     }
@@ -236,16 +244,33 @@ const MI_UINT64: u32 = 13;
 const MI_MATRIX: u32 = 14;
 const MI_COMPRESSED: u32 = 15;
 
-/// The largest decompressed variable accepted: beyond this the file is refused rather than
-/// letting a damaged length allocate without bound.
-const MAX_INFLATED: u64 = 1 << 36;
+/// The largest decompressed variable accepted (a tag's size field is 32 bits anyway).
+const MAX_INFLATED: u64 = 1 << 32;
 
-fn inflate(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(data)
-        .take(MAX_INFLATED)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("zlib stream is damaged ({e})"))?;
+/// The most entries a sparse matrix may expand to when read as dense (32 GiB of f64).
+pub const MAX_DENSE_ENTRIES: usize = 1 << 32;
+
+/// Inflates a compressed element, reading no more than the size its inner tag declares (so
+/// a damaged or hostile stream cannot allocate without bound).
+fn inflate(data: &[u8], big: bool) -> std::result::Result<Vec<u8>, String> {
+    let damaged = |e: std::io::Error| format!("zlib stream is damaged ({e})");
+    let mut z = flate2::read::ZlibDecoder::new(data);
+    let mut out = vec![0u8; 8];
+    z.read_exact(&mut out).map_err(damaged)?;
+    let word = |b: &[u8]| {
+        let w = [b[0], b[1], b[2], b[3]];
+        if big {
+            u32::from_be_bytes(w)
+        } else {
+            u32::from_le_bytes(w)
+        }
+    };
+    let declared = if word(&out) >> 16 != 0 {
+        0 // a small element: its data is in the tag
+    } else {
+        u64::from(word(&out[4..])).min(MAX_INFLATED)
+    };
+    z.take(declared).read_to_end(&mut out).map_err(damaged)?;
     Ok(out)
 }
 
@@ -449,7 +474,12 @@ impl Bytes {
                 } else {
                     let re = self.element(m, name_el.next)?;
                     let v = self.numbers(re.kind, re.data)?;
-                    let want: usize = dims.iter().product();
+                    let want = dims
+                        .iter()
+                        .try_fold(1usize, |a, &d| a.checked_mul(d))
+                        .ok_or_else(|| {
+                            format!("`{name}` declares impossible dimensions {dims:?}")
+                        })?;
                     if v.len() != want {
                         return Err(format!(
                             "`{name}` declares {dims:?} ({want} values) but holds {}",

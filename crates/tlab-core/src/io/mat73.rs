@@ -96,7 +96,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<MatFile> {
                     MatContent::Skipped("not a numeric array".into())
                 }
                 _ => match ds.read_f64() {
-                    Ok(v) if v.len() == dims.iter().product::<usize>() => MatContent::Dense(v),
+                    Ok(v)
+                        if Some(v.len())
+                            == dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) =>
+                    {
+                        MatContent::Dense(v)
+                    }
                     Ok(v) => {
                         return Err(corrupt(format!(
                             "`{name}` declares {dims:?} but holds {} values",
