@@ -28,9 +28,13 @@ struct Cli {
     /// No progress bar.
     #[arg(long, global = true)]
     quiet: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; more than the machine's cores only with
+    /// --force-threads).
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// Allow --threads above the number of cores.
+    #[arg(long, global = true)]
+    force_threads: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,26 +241,35 @@ fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn describe(suite: &Suite) {
-    let runs = tlab_experiments::runner::expand(suite);
     let pairs = suite.expand_pairs();
+    let columns: usize = suite.methods.iter().map(|m| m.budgets.len()).sum();
+    // Counted, not expanded: validation bounds it, and a large suite stays cheap to describe.
+    let runs = pairs.len() * columns * suite.seeds.len();
+    const SHOWN: usize = 40;
+    let more = |n: usize| {
+        if n > SHOWN {
+            println!("  … and {} more", n - SHOWN);
+        }
+    };
     println!("suite {} — dataset `{}`", suite.name, suite.dataset_name());
     if !suite.description.is_empty() {
         println!("{}", suite.description.trim());
     }
     println!(
         "\n{} runs = {} pairs × ({} method/budget columns) × {} seeds {:?}",
-        runs.len(),
+        runs,
         pairs.len(),
-        suite.methods.iter().map(|m| m.budgets.len()).sum::<usize>(),
+        columns,
         suite.seeds.len(),
         suite.seeds
     );
     println!("\npairs:");
-    for (s, t) in &pairs {
+    for (s, t) in pairs.iter().take(SHOWN) {
         println!("  {}  ({s} → {t})", suite.pair_label(s, t));
     }
+    more(pairs.len());
     println!("\nmethods:");
-    for m in &suite.methods {
+    for m in suite.methods.iter().take(SHOWN) {
         println!(
             "  {:<24} {:<18} budgets {:?}  {}",
             m.id,
@@ -265,6 +278,7 @@ fn describe(suite: &Suite) {
             m.params_json()
         );
     }
+    more(suite.methods.len());
     if !suite.metrics.is_empty() {
         println!("\nmetrics recorded per pair: {}", suite.metrics.join(", "));
     }
@@ -296,7 +310,19 @@ fn init_tracing(quiet: bool) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.quiet);
-    if let Some(n) = cli.threads {
+    if let Some(asked) = cli.threads {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if asked == 0 {
+            anyhow::bail!("--threads 0: give at least one thread (default: all {cores} cores)");
+        }
+        let n = if asked > cores && !cli.force_threads {
+            tracing::warn!(
+                "--threads {asked} is more than this machine's {cores} cores; using {cores} (--force-threads to insist)"
+            );
+            cores
+        } else {
+            asked
+        };
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()

@@ -39,10 +39,10 @@ pub struct Suite {
     #[serde(default)]
     pub data_seed: u64,
     /// `[[source, target], …]` in table order; or omit and give `domains` for all ordered pairs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_pairs")]
     pub pairs: Vec<[String; 2]>,
     /// With no `pairs`: every ordered pair of these domains (default: all of the benchmark's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_domains")]
     pub domains: Vec<String>,
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
@@ -72,6 +72,32 @@ pub struct Suite {
     /// read exactly the suite that produced them.
     #[serde(skip)]
     pub text: String,
+}
+
+/// `pairs`, written: an empty list would silently mean "every pair", so it is refused.
+fn de_pairs<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<[String; 2]>, D::Error> {
+    let v: Vec<[String; 2]> = Vec::deserialize(d)?;
+    if v.is_empty() {
+        return Err(serde::de::Error::custom(
+            "`pairs = []` names no pair: list `[source, target]` pairs, or leave `pairs` out to run every ordered pair of `domains`",
+        ));
+    }
+    Ok(v)
+}
+
+/// `domains`, written: at least two.
+fn de_domains<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    let v: Vec<String> = Vec::deserialize(d)?;
+    if v.len() < 2 {
+        return Err(serde::de::Error::custom(
+            "`domains` needs at least two domains (every ordered pair of them is run); leave it out for all of the dataset's",
+        ));
+    }
+    Ok(v)
 }
 
 /// What a suite's `dataset` key says.
@@ -134,6 +160,15 @@ impl DataSource {
             _ => None,
         }
     }
+}
+
+/// The most runs (and grid entries) a suite may expand to: 1,000,000 unless `TLAB_MAX_RUNS`
+/// says otherwise. A small file must not be able to ask for unbounded work.
+pub fn max_runs() -> usize {
+    std::env::var("TLAB_MAX_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 /// The line that starts the block `tlab run` appends to the suite copy beside its results.
@@ -522,6 +557,7 @@ impl Suite {
         } else if self.pairs.is_empty() && self.domains.len() < 2 {
             return Err("a built-in dataset needs `pairs`, or at least two `domains`".into());
         }
+        self.validate_pairs()?;
         for m in &self.metrics {
             let all = || {
                 tlab_similarity::METRICS
@@ -841,6 +877,41 @@ impl Suite {
         Ok(())
     }
 
+    /// Pairs that can mean what they say: a source different from its target, no pair or
+    /// domain twice, and a number of runs within [`max_runs`].
+    fn validate_pairs(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for [s, t] in &self.pairs {
+            if s == t {
+                return Err(format!(
+                    "`pairs`: [{s:?}, {t:?}] trains and scores on the same domain, which is not a transfer result; for an in-domain reference add `method = \"oracle\"` (cross-validation on the target) to a real pair"
+                ));
+            }
+            if !seen.insert((s, t)) {
+                return Err(format!("`pairs`: [{s:?}, {t:?}] appears twice"));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for d in &self.domains {
+            if !names.insert(d) {
+                return Err(format!("`domains`: {d:?} appears twice"));
+            }
+        }
+        let per_pair = self
+            .methods
+            .iter()
+            .try_fold(0usize, |a, m| a.checked_add(m.budgets.len()))
+            .and_then(|c| c.checked_mul(self.seeds.len()));
+        let pairs = self.expand_pairs().len();
+        match per_pair.and_then(|r| r.checked_mul(pairs)) {
+            Some(n) if n <= max_runs() => Ok(()),
+            _ => Err(format!(
+                "the suite expands to more than {} runs ({pairs} pairs × methods × budgets × seeds); split it, or raise the bound with TLAB_MAX_RUNS",
+                max_runs()
+            )),
+        }
+    }
+
     fn validate_suite_task(&self) -> std::result::Result<(), String> {
         if !self.task.scores().contains(&self.score_name()) {
             return Err(format!(
@@ -914,6 +985,7 @@ fn expand_grids(value: &mut toml::Value) -> std::result::Result<(), String> {
         return Ok(());
     };
     let mut out = Vec::new();
+    let mut total = 0usize;
     for m in methods.drain(..) {
         let Some(table) = m.as_table() else {
             out.push(m);
@@ -956,7 +1028,19 @@ fn expand_grids(value: &mut toml::Value) -> std::result::Result<(), String> {
             }
             axes.push((path, values.clone()));
         }
-        let combos: usize = axes.iter().map(|(_, v)| v.len()).product();
+        let combos = axes
+            .iter()
+            .try_fold(1usize, |a, (_, v)| a.checked_mul(v.len()))
+            .filter(|&n| {
+                total = total.saturating_add(n);
+                total <= max_runs()
+            })
+            .ok_or_else(|| {
+                format!(
+                    "method {id:?}: `grid` expands to more than {} entries (the product of its list lengths); split it into smaller grids, or raise the bound with TLAB_MAX_RUNS",
+                    max_runs()
+                )
+            })?;
         for c in 0..combos {
             let mut entry = table.clone();
             entry.remove("grid");

@@ -311,6 +311,20 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         .collect();
     let wanted: HashMap<RunKey, usize> = runs.iter().map(|r| (r.key(), r.index)).collect();
     check_method_ids(suite, &opts.redo)?;
+    if let Some(s) = opts.shard {
+        if s.index > all.len() {
+            return Err(Error::Suite {
+                origin: suite.name.clone(),
+                detail: format!(
+                    "shard {}/{} is empty: the suite has {} runs, so at most {} shards hold any",
+                    s.index,
+                    s.count,
+                    all.len(),
+                    all.len()
+                ),
+            });
+        }
+    }
     // With no folder yet, the data is loaded first: a dataset that fails to load leaves
     // nothing behind.
     let mut prepared = if dir.exists() {
@@ -327,9 +341,13 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     if !opts.redo.is_empty() {
         rows = forget_methods(&dir, rows, &opts.redo)?;
     }
+    let lock = FolderLock::take(&dir)?;
     let (journal, journaled) = Journal::open(&dir)?;
     rows.extend(journaled);
     let mut done = index_rows(suite, &dir, rows, &wanted)?;
+    if !done.is_empty() {
+        check_same_settings(&dir.join("suite.toml"), suite)?;
+    }
     let todo: Vec<&Run<'_>> = runs
         .iter()
         .copied()
@@ -397,12 +415,92 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     }
     drop(journal);
     remove_if_present(&dir.join(Journal::FILE))?;
+    drop(lock);
     Ok(SweepOutcome {
         dir,
         rows,
         ran,
         reused,
         table,
+    })
+}
+
+/// An exclusive lock on a results folder while a sweep writes it (`.lock`, an OS file
+/// lock: released when the process ends, however it ends, so a killed sweep never blocks
+/// its own resumption). A second `tlab run` into the same folder is refused, not raced.
+pub struct FolderLock {
+    _file: File,
+}
+
+impl FolderLock {
+    pub fn take(dir: &Path) -> Result<FolderLock> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let path = dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                let mut f = &file;
+                let _ = f.set_len(0);
+                let _ = writeln!(f, "pid {}", std::process::id());
+                Ok(FolderLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                Err(Error::Data {
+                    path: dir.to_path_buf(),
+                    detail: format!(
+                        "another tlab run is writing this folder ({}); wait for it to finish, or give this run another --out",
+                        holder.trim()
+                    ),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::Io { path, source: e }),
+        }
+    }
+}
+
+/// Refuses stored rows computed under other suite-level settings than the suite's now
+/// (the dataset, its preprocessing, the built-in data seed, the task): they are not in a
+/// row's key, so they are compared with the copy of the suite stored beside the rows.
+fn check_same_settings(copy: &Path, suite: &Suite) -> Result<()> {
+    let Ok(old_text) = std::fs::read_to_string(copy) else {
+        return Ok(());
+    };
+    let (Ok(old), Ok(new)) = (
+        toml::from_str::<toml::Value>(strip_resolved(&old_text)),
+        toml::from_str::<toml::Value>(strip_resolved(&suite.text)),
+    ) else {
+        return Ok(());
+    };
+    let mut changed = Vec::new();
+    for key in ["dataset", "preprocess", "data_seed", "task", "anomaly"] {
+        let (a, b) = (old.get(key), new.get(key));
+        if a != b {
+            let show =
+                |v: Option<&toml::Value>| v.map_or("(absent)".to_string(), |v| v.to_string());
+            changed.push(format!("`{key}` was {}, now {}", show(a), show(b)));
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Data {
+        path: copy.to_path_buf(),
+        detail: format!(
+            "the stored rows were computed under other settings: {}; rerun with --fresh to recompute them, or give this suite another `name`",
+            changed.join("; ")
+        ),
     })
 }
 
