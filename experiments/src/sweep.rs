@@ -332,6 +332,7 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     } else {
         Some(prepare(suite, &runs, opts.data_dir.as_deref())?)
     };
+    let lock = FolderLock::take(&dir)?;
     if opts.fresh {
         for f in [Journal::FILE, "runs.parquet", "runs.csv", "table.md"] {
             remove_if_present(&dir.join(f))?;
@@ -341,7 +342,6 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     if !opts.redo.is_empty() {
         rows = forget_methods(&dir, rows, &opts.redo)?;
     }
-    let lock = FolderLock::take(&dir)?;
     let (journal, journaled) = Journal::open(&dir)?;
     rows.extend(journaled);
     let mut done = index_rows(suite, &dir, rows, &wanted)?;
