@@ -197,6 +197,14 @@ fn sparse_matrices_read_as_dense() {
     .unwrap();
     let want = xs().mapv(|v| if v.abs() < 1.0 { 0.0 } else { v });
     assert_eq!(d.domains[0].x(), want.view());
+    // A file whose every array is sparse, labels included (compressed this time).
+    let all = dataset(
+        "[[domains]]\nname = \"src\"\nfile = \"allsparse.mat\"\nfeatures = \"fea\"\nlabels = \"gnd\"\n",
+    )
+    .load(&["src"], None, None)
+    .unwrap();
+    assert_eq!(all.domains[0].x(), want.view());
+    assert_eq!(all.domains[0].y().to_vec(), YS);
     let (_, _, b) = mat.matrix("B").unwrap();
     assert_eq!(b.iter().filter(|&&v| v == 1.0).count(), 6); // (k % 5) > 2 for k < 18
 }
