@@ -70,6 +70,7 @@ fn mat_v5_and_v73_readers_never_panic_on_damaged_files() {
     for file in [
         "cols_plain.mat",
         "sparse.mat",
+        "allsparse.mat",
         "both.mat",
         "classes.mat",
         "mixed.mat",
