@@ -327,7 +327,8 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     }
     // With no folder yet, the data is loaded first: a dataset that fails to load leaves
     // nothing behind.
-    let mut prepared = if dir.exists() {
+    let created = !dir.exists();
+    let mut prepared = if !created {
         None
     } else {
         Some(prepare(suite, &runs, opts.data_dir.as_deref())?)
@@ -394,12 +395,29 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
         None => Ok(Vec::new()),
     };
     bar.finish_and_clear();
-    let fresh_rows = fresh_rows.map_err(|e| {
-        Error::Stopped(format!(
-            "{e}\n(finished runs are kept in {}; run the same command again to do only what is missing)",
-            dir.join(Journal::FILE).display()
-        ))
-    })?;
+    let fresh_rows = match fresh_rows {
+        Ok(r) => r,
+        Err(e) => {
+            let kept = std::fs::metadata(dir.join(Journal::FILE)).map_or(0, |m| m.len()) > 0;
+            if kept || !done.is_empty() {
+                return Err(Error::Stopped(format!(
+                    "{e}\n(finished runs are kept in {}; fix the cause and run the same command again to do only what is missing)",
+                    dir.join(Journal::FILE).display()
+                )));
+            }
+            // Nothing was computed: leave nothing behind (the folder, if this run made it).
+            drop(journal);
+            if created {
+                drop(lock);
+                let _ = std::fs::remove_dir_all(&dir);
+            } else {
+                let _ = std::fs::remove_file(dir.join(Journal::FILE));
+            }
+            return Err(Error::Stopped(format!(
+                "{e}\n(no run finished; nothing was stored)"
+            )));
+        }
+    };
     let ran = fresh_rows.len();
     for r in fresh_rows {
         done.insert(r.key(), r);
@@ -429,7 +447,16 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
 /// lock: released when the process ends, however it ends, so a killed sweep never blocks
 /// its own resumption). A second `tlab run` into the same folder is refused, not raced.
 pub struct FolderLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        // Unlock explicitly: a child process spawned meanwhile may briefly hold a copy of
+        // the descriptor (until its exec closes it), which would keep a lock that is only
+        // released by closing.
+        let _ = self.file.unlock();
+    }
 }
 
 impl FolderLock {
@@ -453,7 +480,7 @@ impl FolderLock {
                 let mut f = &file;
                 let _ = f.set_len(0);
                 let _ = writeln!(f, "pid {}", std::process::id());
-                Ok(FolderLock { _file: file })
+                Ok(FolderLock { file })
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let holder = std::fs::read_to_string(&path).unwrap_or_default();

@@ -279,6 +279,25 @@ learner = { kind = "knn" }
         1,
     );
     std::fs::write(d.join("s2.toml"), bad).unwrap();
+    // Data that loads but a method that cannot run on it: the error names the run and
+    // the cause; no run finished, so nothing is left behind.
+    let gfk = suite.replacen(
+        "learner = { kind = \"knn\" }",
+        "learner = { kind = \"knn\" }\n[[methods]]\nid = \"GFK\"\nmethod = \"adapt\"\nadapter = { kind = \"gfk\", dim = 2 }\nlearner = { kind = \"knn\" }",
+        1,
+    )
+    .replace("[[methods]]\nid = \"NN\"\nmethod = \"source-only\"\nlearner = { kind = \"knn\" }\n", "")
+    .replace("missing.mat", "a.mat");
+    std::fs::write(d.join("s3.toml"), gfk).unwrap();
+    let (ok, _, err) = tlab(&["run", "s3.toml", "--quiet"], d);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("run a→b GFK")
+            && err.contains("needs at least 4 features")
+            && err.contains("nothing was stored"),
+        "{err}"
+    );
+    assert!(!d.join("results/broken").exists());
     let (ok, _, err) = tlab(&["run", "s2.toml", "--quiet"], d);
     assert!(
         !ok && err.contains("unknown domain `c`") && err.contains("a, b"),
