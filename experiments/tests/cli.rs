@@ -1,8 +1,8 @@
 //! The `tlab` subcommands end to end through the binary: run, describe, table (three
 //! formats), report, plot (real PNG and SVG files with text), list, and one-line errors.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+use common::tlab;
 
 const SUITE: &str = r#"
 name = "cli"
@@ -28,19 +28,6 @@ method = "source-and-target"
 learner = { kind = "logistic" }
 budgets = [1, 5]
 "#;
-
-fn tlab(args: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn subcommands_end_to_end() {

@@ -3,8 +3,8 @@
 //! lists, oversized grids and suites, empty shards, a second writer on one folder, stored
 //! rows under changed suite settings, thread counts beyond the machine.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+use common::tlab;
 
 use tlab_experiments::suite::Suite;
 use tlab_experiments::sweep::{sweep, FolderLock, Shard, SweepOptions};
@@ -15,19 +15,6 @@ const METHOD: &str =
 
 fn parse_err(text: &str) -> String {
     Suite::parse(text, "t").unwrap_err().to_string()
-}
-
-fn tlab(args: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

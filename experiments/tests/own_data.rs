@@ -3,8 +3,10 @@
 //! identical), resume / shards / merge, a failed load leaving no folder, changed data
 //! refused, and `tlab data inspect` / `tlab data check` on every fixture.
 
+mod common;
+use common::tlab;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tlab_experiments::store::Row;
 use tlab_experiments::suite::Suite;
@@ -12,19 +14,6 @@ use tlab_experiments::sweep::{merge, sweep, Shard, SweepOptions};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/tlab-core/tests/fixtures/own")
-}
-
-fn tlab(args: &[&str], cwd: &Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// What a row says about the run, without its timing.

@@ -93,6 +93,10 @@ fn corrupt(path: &Path, reason: String) -> CoreError {
 /// The header of a CSV file.
 pub fn csv_headers(path: &Path, delimiter: u8) -> Result<Vec<String>> {
     let mut r = reader(path, delimiter)?;
+    header_of(&mut r, path)
+}
+
+fn header_of(r: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>> {
     Ok(r.headers()
         .map_err(|e| corrupt(path, e.to_string()))?
         .iter()
@@ -108,12 +112,7 @@ pub fn read_csv(
     label: &str,
 ) -> Result<(Array2<f64>, Vec<ClassId>)> {
     let mut r = reader(path, delimiter)?;
-    let headers: Vec<String> = r
-        .headers()
-        .map_err(|e| corrupt(path, e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let headers = header_of(&mut r, path)?;
     if headers.len() == 1 && delimiter != b';' && headers[0].contains(';') {
         return Err(corrupt(
             path,
@@ -156,12 +155,7 @@ pub fn read_csv(
 /// One column of a CSV file as class ids (a labels file).
 pub fn read_csv_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<ClassId>> {
     let mut r = reader(path, delimiter)?;
-    let headers: Vec<String> = r
-        .headers()
-        .map_err(|e| corrupt(path, e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let headers = header_of(&mut r, path)?;
     let idx = headers
         .iter()
         .position(|h| h == name)
@@ -188,12 +182,7 @@ pub fn read_csv_column(path: &Path, delimiter: u8, name: &str) -> Result<Vec<Cla
 /// Every column of a CSV file as text: (header, columns), for `tlab data inspect`.
 pub fn csv_columns(path: &Path, delimiter: u8) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let mut r = reader(path, delimiter)?;
-    let headers: Vec<String> = r
-        .headers()
-        .map_err(|e| corrupt(path, e.to_string()))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let headers = header_of(&mut r, path)?;
     let mut columns: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
     for (row, record) in r.records().enumerate() {
         let record = record.map_err(|e| corrupt(path, format!("data row {}: {e}", row + 1)))?;
