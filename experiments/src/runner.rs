@@ -123,6 +123,10 @@ fn load_domains(
                 );
             }
         }
+        for (ds, dt) in pairs.values() {
+            check_scale(suite, ds)?;
+            check_scale(suite, dt)?;
+        }
         return Ok(Domains {
             pairs,
             named,
@@ -143,6 +147,7 @@ fn load_domains(
     }
     let loaded = dataset.load(&names, suite.preprocess, Some(&crate::data::ParquetTables))?;
     for d in loaded.domains {
+        check_scale(suite, &d)?;
         named.insert(d.name().to_string(), d);
     }
     for (s, t) in wanted {
@@ -170,6 +175,32 @@ fn load_domains(
         files: loaded.files,
         base: Some(dataset.base),
         classes: loaded.classes,
+    })
+}
+
+/// The range of feature magnitudes every method computes with safely: squared distances,
+/// kernels and Gram matrices overflow to infinity near 1e154 and underflow to zero near
+/// 1e-154, and a method fed such values falls to chance without an error.
+const SAFE_SCALE: (f64, f64) = (1e-100, 1e100);
+
+/// Refuses a domain whose largest feature magnitude (as the methods will see it, after
+/// preprocessing) is outside [`SAFE_SCALE`], naming the remedy.
+fn check_scale(suite: &Suite, d: &LabeledDomain) -> Result<()> {
+    let top = d.x().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if top == 0.0 || (SAFE_SCALE.0..=SAFE_SCALE.1).contains(&top) {
+        return Ok(());
+    }
+    let pre = suite
+        .preprocess
+        .or(suite.data.spec().and_then(|s| s.preprocess))
+        .unwrap_or_default()
+        .name();
+    Err(Error::Suite {
+        origin: suite.name.clone(),
+        detail: format!(
+            "data problem: domain `{}`: its largest feature magnitude is {top:e} after preprocessing `{pre}`; distances, kernels and Gram matrices overflow or underflow at such scales and every method would silently fall to chance. Rescale the data, or set `preprocess = \"zscore\"` (or \"l2-rows\") in the suite",
+            d.name()
+        ),
     })
 }
 

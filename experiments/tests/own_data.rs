@@ -673,3 +673,55 @@ fn parquet_domains_read_the_fixture_numbers() {
     let ids: Vec<String> = y.iter().map(|c| c.to_string()).collect();
     assert_eq!(ids, ["20", "10", "30", "30", "10"]);
 }
+
+#[test]
+fn features_at_overflowing_scales_are_refused_with_the_remedy_not_run_at_chance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (name, shift) in [("a", 0.0), ("b", 0.5)] {
+        let mut t = String::from("x1,x2,x3,y\n");
+        for i in 0..45 {
+            let c = i % 3;
+            let row: Vec<String> = (0..3)
+                .map(|j| {
+                    let noise = (((i * 7 + j * 5) % 11) as f64 - 5.0) / 5.0;
+                    format!(
+                        "{:e}",
+                        (noise + 3.0 * f64::from(u8::from(c == j)) + shift) * 1e300
+                    )
+                })
+                .collect();
+            t.push_str(&format!("{},{c}\n", row.join(",")));
+        }
+        std::fs::write(d.join(format!("{name}.csv")), t).unwrap();
+    }
+    let suite = |pre: &str| {
+        format!(
+            "name = \"huge\"\n{pre}pairs = [[\"a\", \"b\"]]\n[dataset]\n[[dataset.domains]]\nname = \"a\"\nfile = \"a.csv\"\nlabels = \"y\"\n[[dataset.domains]]\nname = \"b\"\nfile = \"b.csv\"\nlabels = \"y\"\n[[methods]]\nid = \"KMM\"\nmethod = \"reweight\"\nreweighter = {{ kind = \"kmm\" }}\nlearner = {{ kind = \"logistic\" }}\n"
+        )
+    };
+    std::fs::write(d.join("raw.toml"), suite("")).unwrap();
+    let (ok, _, err) = tlab(&["run", "raw.toml", "--quiet"], d);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("domain `a`")
+            && err.contains("e300 after preprocessing `none`")
+            && err.contains("preprocess = \"zscore\""),
+        "{err}"
+    );
+    assert!(!d.join("results/huge").exists());
+    // Rescaled by the protocol, the same data is learnable: far above chance (33%).
+    std::fs::write(d.join("z.toml"), suite("preprocess = \"zscore\"\n")).unwrap();
+    let (ok, out, err) = tlab(&["run", "z.toml", "--quiet"], d);
+    assert!(ok, "{err}");
+    let line = out.lines().find(|l| l.starts_with("| a→b")).unwrap();
+    let acc: f64 = line
+        .split('|')
+        .nth(2)
+        .unwrap()
+        .trim()
+        .trim_matches('*')
+        .parse()
+        .unwrap();
+    assert!(acc > 60.0, "{line}");
+}

@@ -58,8 +58,20 @@ impl Preprocess {
     }
 }
 
+/// Divides a row or column by its largest magnitude when that is outside [1e-100, 1e100],
+/// where sums of squares (and, near 1e308, plain sums) overflow or underflow. Every
+/// protocol here is invariant to that scale, and data of ordinary magnitude is untouched,
+/// so its results keep their bits.
+fn tame(mut v: ndarray::ArrayViewMut1<'_, f64>) {
+    let top = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    if top.is_finite() && top > 0.0 && !(1e-100..=1e100).contains(&top) {
+        v.mapv_inplace(|x| x / top);
+    }
+}
+
 fn sum_rows(x: &mut Array2<f64>) {
     for mut row in x.axis_iter_mut(Axis(0)) {
+        tame(row.view_mut());
         let s: f64 = row.sum();
         if s != 0.0 {
             row /= s;
@@ -71,6 +83,7 @@ fn sum_rows(x: &mut Array2<f64>) {
 pub fn zscore(x: &mut Array2<f64>) {
     let n = x.nrows() as f64;
     for mut col in x.axis_iter_mut(Axis(1)) {
+        tame(col.view_mut());
         let mean = col.sum() / n;
         let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
         let std = if var > 0.0 { var.sqrt() } else { 1.0 };
@@ -81,6 +94,7 @@ pub fn zscore(x: &mut Array2<f64>) {
 /// Each row to unit length; an all-zero row stays zero.
 pub fn l2_rows(x: &mut Array2<f64>) {
     for mut row in x.axis_iter_mut(Axis(0)) {
+        tame(row.view_mut());
         let norm = row.dot(&row).sqrt();
         if norm > 0.0 {
             row /= norm;
@@ -90,6 +104,7 @@ pub fn l2_rows(x: &mut Array2<f64>) {
 
 fn min_max(x: &mut Array2<f64>) {
     for mut col in x.axis_iter_mut(Axis(1)) {
+        tame(col.view_mut());
         let lo = col.fold(f64::INFINITY, |a, &b| a.min(b));
         let hi = col.fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         let span = hi - lo;
@@ -123,6 +138,29 @@ mod tests {
             [1.336_306_21, -1.336_306_21]
         ];
         assert!((x - want).iter().all(|d| d.abs() < 1e-8));
+    }
+
+    #[test]
+    fn every_protocol_gives_the_same_result_at_extreme_scales() {
+        let x = array![
+            [1.0, 3.0, -2.0],
+            [2.0, 2.0, 0.5],
+            [4.0, 0.5, 1.0],
+            [0.5, 1.0, 3.0]
+        ];
+        for p in Preprocess::ALL {
+            let want = p.apply(x.clone());
+            for scale in [1e300, 1e-300, 1e155, 1e-155] {
+                let got = p.apply(x.mapv(|v| v * scale));
+                let err = (&got - &want).iter().fold(0.0f64, |m, d| m.max(d.abs()));
+                // `none` keeps the scale; every other protocol removes it.
+                if p == Preprocess::None {
+                    assert!(got.iter().all(|v| v.is_finite()));
+                } else {
+                    assert!(err < 1e-12, "{} at {scale:e}: {err:e}", p.name());
+                }
+            }
+        }
     }
 
     #[test]
