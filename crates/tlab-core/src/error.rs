@@ -31,8 +31,6 @@ pub enum CoreError {
         expected: String,
         actual: String,
     },
-    #[error("{path}: {detail}")]
-    Unsupported { path: PathBuf, detail: String },
     #[error("dataset description, {origin}: {detail}")]
     Dataset { origin: String, detail: String },
     #[error("{context}: shape mismatch: {detail}")]
