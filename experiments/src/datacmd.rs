@@ -13,14 +13,29 @@ use tlab_core::Dataset;
 
 use crate::error::{Error, Result};
 
+/// Whether `distinct` values among `n` are few enough to be classes: at least two, at most
+/// half the values (and at most 1000).
+fn few_enough(distinct: usize, n: usize) -> bool {
+    distinct >= 2 && distinct <= (n / 2).clamp(2, 1000)
+}
+
+/// One axis, or two with one of length 1 (MATLAB stores every vector as 2-D).
+fn is_vector(shape: &[usize]) -> bool {
+    matches!(shape, [_] | [1, _] | [_, 1])
+}
+
+/// `  ← note`, or nothing.
+fn arrow(note: Option<String>) -> String {
+    note.map_or(String::new(), |l| format!("  ← {l}"))
+}
+
 /// A vector looks like labels when its values are whole numbers with few distinct values.
 fn label_like(values: &[f64]) -> Option<String> {
     if values.is_empty() || values.iter().any(|v| !v.is_finite() || v.fract() != 0.0) {
         return None;
     }
     let distinct: HashSet<i64> = values.iter().map(|&v| v as i64).collect();
-    let limit = (values.len() / 2).clamp(2, 1000);
-    if distinct.len() < 2 || distinct.len() > limit {
+    if !few_enough(distinct.len(), values.len()) {
         return None;
     }
     let lo = distinct.iter().min().expect("non-empty");
@@ -33,8 +48,7 @@ fn label_like(values: &[f64]) -> Option<String> {
 
 fn text_label_like(values: &[String]) -> Option<String> {
     let distinct: HashSet<&String> = values.iter().collect();
-    let limit = (values.len() / 2).clamp(2, 1000);
-    (distinct.len() >= 2 && distinct.len() <= limit)
+    few_enough(distinct.len(), values.len())
         .then(|| format!("looks like labels: {} classes", distinct.len()))
 }
 
@@ -58,15 +72,10 @@ pub fn inspect(path: &Path) -> Result<String> {
             );
             for v in &mat.variables {
                 let dims: Vec<String> = v.dims.iter().map(|d| d.to_string()).collect();
-                let mut note = String::new();
-                let is_vector = v.dims.len() == 2 && (v.dims[0] == 1 || v.dims[1] == 1);
-                if is_vector {
-                    if let MatContent::Dense(values) = &v.content {
-                        if let Some(l) = label_like(values) {
-                            note = format!("  ← {l}");
-                        }
-                    }
-                }
+                let mut note = match &v.content {
+                    MatContent::Dense(values) if is_vector(&v.dims) => arrow(label_like(values)),
+                    _ => String::new(),
+                };
                 if matches!(v.content, MatContent::Sparse { .. }) {
                     note.push_str("  (read as dense)");
                 }
@@ -84,10 +93,11 @@ pub fn inspect(path: &Path) -> Result<String> {
         FileFormat::Npy => {
             let a = io::read_npy(path)?;
             let _ = writeln!(out, "{}: NumPy .npy, sha1 {sha1}", path.display());
-            let note = (a.shape.len() == 1)
-                .then(|| label_like(&a.values))
-                .flatten()
-                .map_or(String::new(), |l| format!("  ← {l}"));
+            let note = arrow(
+                (a.shape.len() == 1)
+                    .then(|| label_like(&a.values))
+                    .flatten(),
+            );
             let _ = writeln!(out, "  {:<8} {:?}{note}", a.dtype, a.shape);
         }
         FileFormat::Npz => {
@@ -99,12 +109,7 @@ pub fn inspect(path: &Path) -> Result<String> {
                 members.len()
             );
             for (name, a) in &members {
-                let vector = a.shape.len() == 1
-                    || (a.shape.len() == 2 && (a.shape[0] == 1 || a.shape[1] == 1));
-                let note = vector
-                    .then(|| label_like(&a.values))
-                    .flatten()
-                    .map_or(String::new(), |l| format!("  ← {l}"));
+                let note = arrow(is_vector(&a.shape).then(|| label_like(&a.values)).flatten());
                 let _ = writeln!(out, "  {name:<16} {:<8} {:?}{note}", a.dtype, a.shape);
             }
         }
@@ -129,7 +134,7 @@ pub fn inspect(path: &Path) -> Result<String> {
                     Some(_) => ("number", None),
                     None => ("text", text_label_like(col)),
                 };
-                let note = note.map_or(String::new(), |l| format!("  ← {l}"));
+                let note = arrow(note);
                 let _ = writeln!(out, "  {h:<16} {kind}{note}");
             }
         }
@@ -144,14 +149,15 @@ pub fn inspect(path: &Path) -> Result<String> {
             );
             for c in df.columns() {
                 let name = c.name().to_string();
-                let note = crate::data::parquet_labels(path, &df, &name)
-                    .ok()
-                    .filter(|_| !c.dtype().is_float())
-                    .and_then(|ids| {
-                        let text: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-                        text_label_like(&text)
-                    })
-                    .map_or(String::new(), |l| format!("  ← {l}"));
+                let note = arrow(
+                    crate::data::parquet_labels(path, &df, &name)
+                        .ok()
+                        .filter(|_| !c.dtype().is_float())
+                        .and_then(|ids| {
+                            let text: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+                            text_label_like(&text)
+                        }),
+                );
                 let _ = writeln!(out, "  {name:<16} {}{note}", c.dtype());
             }
         }

@@ -346,8 +346,13 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     let (journal, journaled) = Journal::open(&dir)?;
     rows.extend(journaled);
     let mut done = index_rows(suite, &dir, rows, &wanted)?;
-    if !done.is_empty() {
-        check_same_settings(&dir.join("suite.toml"), suite)?;
+    let copy = dir.join("suite.toml");
+    // The copy of the suite beside stored rows says what they were computed from.
+    let stored_copy = (!done.is_empty())
+        .then(|| std::fs::read_to_string(&copy).ok())
+        .flatten();
+    if let Some(old) = &stored_copy {
+        check_same_settings(&copy, old, suite)?;
     }
     let todo: Vec<&Run<'_>> = runs
         .iter()
@@ -357,21 +362,17 @@ pub fn sweep(suite: &Suite, out: &Path, opts: &SweepOptions) -> Result<SweepOutc
     if prepared.is_none() && !todo.is_empty() {
         prepared = Some(prepare(suite, &todo, opts.data_dir.as_deref())?);
     }
-    let copy = dir.join("suite.toml");
     match &prepared {
         Some(p) => {
-            let current = |path: &Path| {
-                p.files
-                    .iter()
-                    .find(|f| std::path::absolute(&f.path).is_ok_and(|a| a == path))
-                    .map(|f| f.sha1.clone())
-            };
-            check_same_data(&copy, !done.is_empty(), &current)?;
-            write_text(&copy, &with_resolved(suite, p)?)?;
+            if let Some(old) = &stored_copy {
+                check_same_data(&copy, old, &|path| recorded_sha1(p, path))?;
+            }
+            write_text(&copy, &resolved_text(suite, p))?;
         }
         None => {
-            let current = |path: &Path| tlab_core::io::sha1_hex(path).ok();
-            check_same_data(&copy, !done.is_empty(), &current)?;
+            if let Some(old) = &stored_copy {
+                check_same_data(&copy, old, &|path| tlab_core::io::sha1_hex(path).ok())?;
+            }
             if !copy.exists() {
                 write_text(&copy, &suite.text)?;
             }
@@ -500,12 +501,9 @@ impl FolderLock {
 /// Refuses stored rows computed under other suite-level settings than the suite's now
 /// (the dataset, its preprocessing, the built-in data seed, the task): they are not in a
 /// row's key, so they are compared with the copy of the suite stored beside the rows.
-fn check_same_settings(copy: &Path, suite: &Suite) -> Result<()> {
-    let Ok(old_text) = std::fs::read_to_string(copy) else {
-        return Ok(());
-    };
+fn check_same_settings(copy: &Path, old_text: &str, suite: &Suite) -> Result<()> {
     let (Ok(old), Ok(new)) = (
-        toml::from_str::<toml::Value>(strip_resolved(&old_text)),
+        toml::from_str::<toml::Value>(strip_resolved(old_text)),
         toml::from_str::<toml::Value>(strip_resolved(&suite.text)),
     ) else {
         return Ok(());
@@ -531,40 +529,39 @@ fn check_same_settings(copy: &Path, suite: &Suite) -> Result<()> {
     })
 }
 
-/// The suite text with the data it was computed from appended: the dataset description
-/// with absolute paths, every file's sha1 and the class set, under [`RESOLVED_MARKER`].
-fn with_resolved(suite: &Suite, prepared: &Prepared) -> Result<String> {
-    Ok(resolved_text(strip_resolved(&suite.text), suite, prepared))
+/// The sha1 of a file the prepared data read (described data has absolute paths).
+fn recorded_sha1(prepared: &Prepared, path: &Path) -> Option<String> {
+    prepared
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.sha1.clone())
 }
 
-fn resolved_text(text: &str, suite: &Suite, prepared: &Prepared) -> String {
+/// The suite text with the data it was computed from appended: the dataset description
+/// with absolute paths, every file's sha1 and the class set, under [`RESOLVED_MARKER`].
+fn resolved_text(suite: &Suite, prepared: &Prepared) -> String {
+    let text = strip_resolved(&suite.text);
     let Some(spec) = suite.data.spec() else {
         return text.to_string();
     };
     let mut spec = spec.clone();
-    let sha1_of = |p: &Path| {
-        prepared
-            .files
-            .iter()
-            .find(|f| f.path == p)
-            .map(|f| f.sha1.clone())
-    };
     let base = prepared.base.clone().unwrap_or_default();
     // A registered benchmark keeps its paths relative to the data directory, so the copy
-    // says the same on every machine; its sha1 pins are already in the description.
+    // says the same on every machine; its sha1 pins are already in the description. A
+    // user's description was resolved against an absolute base, so its paths are absolute.
     let relative = matches!(suite.data, crate::suite::DataSource::Registered(_));
     for d in spec.domains.iter_mut().filter(|_| !relative) {
-        let file = std::path::absolute(base.join(&d.file)).unwrap_or_else(|_| base.join(&d.file));
-        if let Some(s) = sha1_of(&base.join(&d.file)) {
+        d.file = base.join(&d.file);
+        if let Some(s) = recorded_sha1(prepared, &d.file) {
             d.sha1 = Some(s);
         }
-        d.file = file;
         if let Some(l) = &d.labels_file {
-            if let Some(s) = sha1_of(&base.join(l)) {
+            let l = base.join(l);
+            if let Some(s) = recorded_sha1(prepared, &l) {
                 d.labels_sha1 = Some(s);
             }
-            d.labels_file =
-                Some(std::path::absolute(base.join(l)).unwrap_or_else(|_| base.join(l)));
+            d.labels_file = Some(l);
         }
     }
     if spec.name.is_none() {
@@ -586,57 +583,52 @@ fn resolved_text(text: &str, suite: &Suite, prepared: &Prepared) -> String {
 }
 
 /// Refuses stored rows computed from other data than the current files: a file the
-/// recorded block beside them lists (by absolute path) whose sha1 differs now. `current`
-/// gives a file's sha1 now (from the files just read, or by hashing the file when nothing
-/// else needs reading); `None` when it is not there.
+/// recorded block beside them (`old`, the stored copy's text) lists by absolute path whose
+/// sha1 differs now. `current` gives a file's sha1 now (from the files just read, or by
+/// hashing the file when nothing else needs reading); `None` when it is not there.
 fn check_same_data(
     copy: &Path,
-    has_rows: bool,
+    old: &str,
     current: &dyn Fn(&Path) -> Option<String>,
 ) -> Result<()> {
-    if !has_rows {
-        return Ok(());
+    #[derive(serde::Deserialize)]
+    struct Block {
+        resolved_dataset: Option<tlab_core::DatasetSpec>,
     }
-    let Ok(old) = std::fs::read_to_string(copy) else {
-        return Ok(());
-    };
-    let Ok(value) = toml::from_str::<toml::Value>(&old) else {
-        return Ok(());
-    };
-    let Some(domains) = value
-        .get("resolved_dataset")
-        .and_then(|d| d.get("domains"))
-        .and_then(|d| d.as_array())
+    let Some(spec) = toml::from_str::<Block>(old)
+        .ok()
+        .and_then(|b| b.resolved_dataset)
     else {
         return Ok(());
     };
-    for d in domains {
-        for (file_key, sha_key) in [("file", "sha1"), ("labels_file", "labels_sha1")] {
-            let (Some(file), Some(sha)) = (
-                d.get(file_key).and_then(|v| v.as_str()),
-                d.get(sha_key).and_then(|v| v.as_str()),
-            ) else {
-                continue;
-            };
-            let path = Path::new(file);
-            if !path.is_absolute() {
-                continue; // a registered benchmark: its pins fix the bytes
+    let pinned = spec.domains.iter().flat_map(|d| {
+        [
+            Some((&d.file, &d.sha1)),
+            d.labels_file.as_ref().map(|l| (l, &d.labels_sha1)),
+        ]
+        .into_iter()
+        .flatten()
+    });
+    for (path, sha) in pinned {
+        // A registered benchmark's paths are relative: its pins fix the bytes.
+        let Some(sha) = sha.as_deref().filter(|_| path.is_absolute()) else {
+            continue;
+        };
+        match current(path) {
+            Some(now) if now != sha => {
+                return Err(Error::Data {
+                    path: path.clone(),
+                    detail: format!(
+                        "data problem: this file changed since the rows stored in {} were computed (sha1 was {sha}, now {now}); rerun with --fresh to recompute every run on the new data, or restore the old file",
+                        copy.parent().map_or_else(|| copy.display().to_string(), |p| p.display().to_string()),
+                    ),
+                });
             }
-            match current(path) {
-                Some(now) if now != sha => {
-                    return Err(Error::Data {
-                        path: path.to_path_buf(),
-                        detail: format!(
-                            "data problem: this file changed since the rows stored in {} were computed (sha1 was {sha}, now {now}); rerun with --fresh to recompute every run on the new data, or restore the old file",
-                            copy.parent().map_or_else(|| copy.display().to_string(), |p| p.display().to_string()),
-                        ),
-                    });
-                }
-                Some(_) => {}
-                None => tracing::warn!(
-                    "{file}: the data of the stored rows is no longer there; the rows are kept as computed"
-                ),
-            }
+            Some(_) => {}
+            None => tracing::warn!(
+                "{}: the data of the stored rows is no longer there; the rows are kept as computed",
+                path.display()
+            ),
         }
     }
     Ok(())

@@ -215,8 +215,7 @@ impl DomainSpec {
         // (values, rows, cols, column-major?, origin) of the stored features
         let (stored, labels, origin) = match format {
             FileFormat::Mat => {
-                let bytes = io::read_regular_file(&path)?;
-                record(&path, io::sha1_of(&bytes), &self.sha1)?;
+                let bytes = read_recorded(&path, &self.sha1, &mut record)?;
                 let mat = MatFile::parse(&path, &bytes)?;
                 let var = self.variable()?;
                 let (r, c, v) = mat.matrix(var)?;
@@ -239,8 +238,7 @@ impl DomainSpec {
                 )
             }
             FileFormat::Npy => {
-                let bytes = io::read_regular_file(&path)?;
-                record(&path, io::sha1_of(&bytes), &self.sha1)?;
+                let bytes = read_recorded(&path, &self.sha1, &mut record)?;
                 if self.features.is_some() || self.labels_file.is_none() {
                     return Err(self.bad(
                         "an .npy file holds one array: drop `features` and give the labels as `labels_file = \"labels.npy\"`".into(),
@@ -262,21 +260,15 @@ impl DomainSpec {
                 )
             }
             FileFormat::Npz => {
-                let bytes = io::read_regular_file(&path)?;
-                record(&path, io::sha1_of(&bytes), &self.sha1)?;
+                let bytes = read_recorded(&path, &self.sha1, &mut record)?;
                 let var = self.variable()?;
-                let members = npz_members(&path, &bytes)?;
-                let a = npz_member(&path, &members, var)?;
+                let members = io::read_npz_bytes(&path, &bytes)?;
+                let a = io::npz_member(&path, &members, var)?;
                 let m = a.matrix(&path, &format!(" `{var}`"))?;
                 let labels = match &self.labels_file {
                     None => {
                         let l = self.need(&self.labels, "labels", "the labels array")?;
-                        let a = npz_member(&path, &members, l)?;
-                        let v = a.vector(&path, &format!(" `{l}`"))?;
-                        io::class_ids_from_f64(
-                            &format!("{} `{l}`", path.display()),
-                            v.as_slice().expect("contiguous"),
-                        )?
+                        npz_labels(&path, &members, l)?
                     }
                     Some(_) => self.labels_from_file(base, &mut record)?,
                 };
@@ -334,24 +326,20 @@ impl DomainSpec {
         })?;
         match format {
             FileFormat::Npy => {
-                let bytes = io::read_regular_file(&path)?;
-                record(&path, io::sha1_of(&bytes), &self.labels_sha1)?;
+                let bytes = read_recorded(&path, &self.labels_sha1, record)?;
                 let v = io::parse_npy(&path, "", &bytes)?.vector(&path, "")?;
                 io::class_ids_from_f64(&path.display().to_string(), v.as_slice().expect("contiguous"))
             }
             FileFormat::Mat => {
-                let bytes = io::read_regular_file(&path)?;
-                record(&path, io::sha1_of(&bytes), &self.labels_sha1)?;
+                let bytes = read_recorded(&path, &self.labels_sha1, record)?;
                 let l = self.need(&self.labels, "labels", "the labels variable in `labels_file`")?;
                 mat_labels(&MatFile::parse(&path, &bytes)?, l)
             }
             FileFormat::Npz => {
-                let bytes = io::read_regular_file(&path)?;
-                record(&path, io::sha1_of(&bytes), &self.labels_sha1)?;
+                let bytes = read_recorded(&path, &self.labels_sha1, record)?;
                 let l = self.need(&self.labels, "labels", "the labels array in `labels_file`")?;
-                let members = npz_members(&path, &bytes)?;
-                let v = npz_member(&path, &members, l)?.vector(&path, &format!(" `{l}`"))?;
-                io::class_ids_from_f64(&format!("{} `{l}`", path.display()), v.as_slice().expect("contiguous"))
+                let members = io::read_npz_bytes(&path, &bytes)?;
+                npz_labels(&path, &members, l)
             }
             FileFormat::Csv => {
                 record(&path, io::sha1_hex(&path)?, &self.labels_sha1)?;
@@ -443,28 +431,24 @@ fn mat_labels(mat: &MatFile, name: &str) -> Result<Vec<ClassId>> {
     io::class_ids_from_f64(&format!("{} `{name}`", mat.path.display()), &v)
 }
 
-fn npz_members(path: &Path, bytes: &[u8]) -> Result<Vec<(String, io::NpyArray)>> {
-    io::read_npz_bytes(path, bytes)
+/// The labels array `name` of an `.npz`'s members, as class ids.
+fn npz_labels(path: &Path, members: &[(String, io::NpyArray)], name: &str) -> Result<Vec<ClassId>> {
+    let v = io::npz_member(path, members, name)?.vector(path, &format!(" `{name}`"))?;
+    io::class_ids_from_f64(
+        &format!("{} `{name}`", path.display()),
+        v.as_slice().expect("contiguous"),
+    )
 }
 
-fn npz_member<'a>(
+/// A file's bytes, recorded with their sha1 (checked against `pinned` when given).
+fn read_recorded(
     path: &Path,
-    members: &'a [(String, io::NpyArray)],
-    name: &str,
-) -> Result<&'a io::NpyArray> {
-    members
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, a)| a)
-        .ok_or_else(|| CoreError::MissingVariable {
-            path: path.to_path_buf(),
-            name: name.to_string(),
-            present: members
-                .iter()
-                .map(|(n, a)| format!("`{n}` {} {:?}", a.dtype, a.shape))
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    pinned: &Option<String>,
+    record: &mut Recorder<'_>,
+) -> Result<Vec<u8>> {
+    let bytes = io::read_regular_file(path)?;
+    record(path, io::sha1_of(&bytes), pinned)?;
+    Ok(bytes)
 }
 
 /// A dataset description with the directory its relative paths start from.

@@ -90,12 +90,6 @@ fn corrupt(path: &Path, reason: String) -> CoreError {
     }
 }
 
-/// The header of a CSV file.
-pub fn csv_headers(path: &Path, delimiter: u8) -> Result<Vec<String>> {
-    let mut r = reader(path, delimiter)?;
-    header_of(&mut r, path)
-}
-
 fn header_of(r: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>> {
     Ok(r.headers()
         .map_err(|e| corrupt(path, e.to_string()))?

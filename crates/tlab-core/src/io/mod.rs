@@ -11,13 +11,12 @@ mod npy;
 mod zip;
 
 pub use self::csv::{
-    csv_columns, csv_headers, preview, read_csv, read_csv_column, select_columns, ColumnSelection,
+    csv_columns, preview, read_csv, read_csv_column, select_columns, ColumnSelection,
 };
 pub use self::labels::{class_ids_from_f64, class_set, encode, ClassId};
 pub use self::mat::{MatContent, MatFile, MatVariable};
 pub use self::npy::{
-    parse_npy, read_npy, read_npy_labels_raw, read_npy_matrix, read_npz, read_npz_array,
-    read_npz_bytes, NpyArray,
+    npz_member, parse_npy, read_npy, read_npy_matrix, read_npz, read_npz_bytes, NpyArray,
 };
 
 use std::io::Read;
@@ -74,12 +73,6 @@ pub fn sha1_of(bytes: &[u8]) -> String {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Fails unless the file's sha1 equals `expected`.
-pub fn verify_sha1(path: &Path, expected: &str) -> Result<()> {
-    let actual = sha1_hex(path)?;
-    check_sha1(path, expected, &actual)
 }
 
 /// Fails unless `actual` equals `expected` (case-insensitive hex).

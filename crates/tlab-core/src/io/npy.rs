@@ -134,26 +134,23 @@ pub fn read_npz_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<(String, NpyArray
     Ok(out)
 }
 
-/// Reads one array of a `.npz`; the error lists the members.
-pub fn read_npz_array(path: &Path, name: &str) -> Result<NpyArray> {
-    let members = read_npz(path)?;
-    let present = members
-        .iter()
-        .map(|(n, a)| format!("`{n}` {} {:?}", a.dtype, a.shape))
-        .collect::<Vec<_>>()
-        .join(", ");
+/// The member `name` of an archive read by [`read_npz_bytes`]; the error lists the members.
+pub fn npz_member<'a>(
+    path: &Path,
+    members: &'a [(String, NpyArray)],
+    name: &str,
+) -> Result<&'a NpyArray> {
     members
-        .into_iter()
+        .iter()
         .find(|(n, _)| n == name)
         .map(|(_, a)| a)
-        .ok_or(CoreError::MissingVariable {
+        .ok_or_else(|| CoreError::MissingVariable {
             path: path.to_path_buf(),
             name: name.to_string(),
-            present,
+            present: members
+                .iter()
+                .map(|(n, a)| format!("`{n}` {} {:?}", a.dtype, a.shape))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
-}
-
-/// Reads a 1-D label vector of `.npy`.
-pub fn read_npy_labels_raw(path: &Path) -> Result<Array1<f64>> {
-    read_npy(path)?.vector(path, "")
 }
