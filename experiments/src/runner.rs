@@ -123,9 +123,12 @@ fn load_domains(
                 );
             }
         }
-        for (ds, dt) in pairs.values() {
-            check_scale(suite, ds)?;
-            check_scale(suite, dt)?;
+        for d in pairs
+            .values()
+            .flat_map(|(s, t)| [s, t])
+            .chain(named.values())
+        {
+            check_scale(suite, d)?;
         }
         return Ok(Domains {
             pairs,

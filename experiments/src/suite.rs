@@ -468,7 +468,16 @@ impl Suite {
                 base: PathBuf::from("/"),
             }));
         }
-        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        // A suite named by a bare file name has the empty path as its directory, which
+        // `std::path::absolute` refuses: that is the current directory.
+        let absolute = |p: &Path| {
+            let p = if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            };
+            std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+        };
         match &self.dataset {
             DatasetRef::Inline(spec) => {
                 spec.validate().map_err(|e| format!("`[dataset]`: {e}"))?;

@@ -725,3 +725,30 @@ fn features_at_overflowing_scales_are_refused_with_the_remedy_not_run_at_chance(
         .unwrap();
     assert!(acc > 60.0, "{line}");
 }
+
+#[test]
+fn a_suite_named_by_a_bare_file_name_records_absolute_files_and_refuses_changed_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::copy(fixtures().join("src.csv"), d.join("a.csv")).unwrap();
+    std::fs::copy(fixtures().join("src.csv"), d.join("b.csv")).unwrap();
+    let suite = "name = \"bare\"\n[dataset]\n[[dataset.domains]]\nname = \"a\"\nfile = \"a.csv\"\nlabels = \"label\"\n[[dataset.domains]]\nname = \"b\"\nfile = \"b.csv\"\nlabels = \"label\"\n[[methods]]\nid = \"NN\"\nmethod = \"source-only\"\nlearner = { kind = \"knn\" }\n";
+    std::fs::write(d.join("s.toml"), suite).unwrap();
+    let (ok, _, err) = tlab(&["run", "s.toml", "--quiet"], d);
+    assert!(ok, "{err}");
+    let copy = std::fs::read_to_string(d.join("results/bare/suite.toml")).unwrap();
+    let b = std::path::absolute(d.join("b.csv")).unwrap();
+    assert!(
+        copy.contains(&format!("file = \"{}\"", b.display())),
+        "{copy}"
+    );
+    // Every run is stored: the changed file is still caught, not reused.
+    let mut t = std::fs::read_to_string(d.join("b.csv")).unwrap();
+    t.push_str("9.0,9.0,9.0,10\n");
+    std::fs::write(d.join("b.csv"), t).unwrap();
+    let (ok, _, err) = tlab(&["run", "s.toml", "--quiet"], d);
+    assert!(
+        !ok && err.contains("b.csv") && err.contains("changed"),
+        "{err}"
+    );
+}
